@@ -228,7 +228,7 @@ class RpcChain:
             query["topics"] = [[_hex(t) for t in topic0]]
         try:
             found = self.request("eth_getLogs", query)
-        except RpcError as error:
+        except RpcError:
             # Some nodes refuse a range past the head; the gateway treats it as empty.
             head = self.head().number
             if to_block <= head:
@@ -237,7 +237,6 @@ class RpcChain:
                 return []
             query["toBlock"] = _qty(head)
             found = self.request("eth_getLogs", query)
-            del error
         logs = [_to_log(log) for log in found]
         return sorted(logs, key=lambda log: (log.block_number, log.log_index))
 

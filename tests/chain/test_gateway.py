@@ -6,12 +6,13 @@ import json
 from pathlib import Path
 
 import pytest
+from conftest import ChainHarness, address_bytes
 from eth_account import Account
 from eth_hash.auto import keccak
 
 from node.chain.errors import CallReverted, TransactionRejected
+
 from . import probe
-from conftest import ChainHarness, address_bytes
 
 TOPIC_A = keccak(b"ProbeA(uint256)")
 TOPIC_B = keccak(b"ProbeB(uint256)")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,7 +26,7 @@ from eth_tester.backends.pyevm.main import get_default_genesis_params
 from eth_utils import ValidationError
 
 from node.chain.embedded.receipts import block_log_rows, make_receipt
-from node.chain.embedded.store import BufferedStore, StepCounter
+from node.chain.embedded.store import BufferedStore, LogRow, StepCounter
 from node.chain.errors import CallReverted, ChainError, TransactionRejected
 from node.chain.gateway import BlockRef, RawLog, Receipt
 
@@ -333,9 +334,9 @@ class EmbeddedChain:
                 raise
             self._next_timestamp = None
 
-    def count_log_query_steps(self) -> StepCounter:
-        """Return a counter of SQLite steps; use as a context manager around get_logs."""
-        return self._store.count_steps()  # type: ignore[return-value]
+    def count_log_query_steps(self) -> AbstractContextManager[StepCounter]:
+        """Count SQLite VM steps spent inside the ``with`` block (an index cost gauge)."""
+        return self._store.count_steps()
 
     def close(self) -> None:
         with self._lock:
@@ -351,7 +352,7 @@ class EmbeddedChain:
 
     def _mine_blocks(self, blocks: Sequence[Sequence[SignedTransactionAPI]]) -> None:
         """Seal one block per entry of ``blocks`` and flush them all in one transaction."""
-        rows = []
+        rows: list[LogRow] = []
         try:
             parent = self._chain.get_canonical_head()
             for transactions in blocks:
@@ -365,7 +366,7 @@ class EmbeddedChain:
 
     def _seal(
         self, parent: BlockHeaderAPI, transactions: Sequence[SignedTransactionAPI]
-    ) -> tuple[BlockHeaderAPI, list]:
+    ) -> tuple[BlockHeaderAPI, list[LogRow]]:
         timestamp = self._next_timestamp or max(int(time.time()), parent.timestamp + 1)
         self._next_timestamp = None
         chain = self._chain
