@@ -1,0 +1,414 @@
+"""``regnode``: run a node (``init``, ``serve``) and talk to one (everything else).
+
+Every command takes ``--data DIR`` (or ``REGNODE_DATA``), ``--node URL`` (or
+``REGNODE_NODE``), ``--as DEPT`` where a node holds several departments, and ``--json``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from cli.client import CliError, NodeClient, data_dir, node_url, token_for
+
+console = Console()
+err_console = Console(stderr=True)
+
+app = typer.Typer(no_args_is_help=True, add_completion=False,
+                  help="regnode: e-licences and property titles on a shared EVM chain.")
+licence_app = typer.Typer(no_args_is_help=True, help="Issue and manage e-licences.")
+keys_app = typer.Typer(no_args_is_help=True, help="Manage the department's signing keys.")
+snapshot_app = typer.Typer(no_args_is_help=True, help="Offline verification snapshots.")
+app.add_typer(licence_app, name="licence")
+app.add_typer(keys_app, name="keys")
+app.add_typer(snapshot_app, name="snapshot")
+
+DataOpt = Annotated[Path | None, typer.Option("--data", help="data folder [REGNODE_DATA]")]
+NodeOpt = Annotated[str | None, typer.Option("--node", help="node URL [REGNODE_NODE]")]
+AsOpt = Annotated[str | None, typer.Option("--as", help="act as this department")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON")]
+
+
+def _fail(exc: CliError, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps({"error": {"code": exc.code, "message": exc.message, **exc.detail}},
+                         ensure_ascii=False))
+    else:
+        err_console.print(f"[red]error[/red] [{exc.code}] {exc.message}")
+    raise typer.Exit(2)
+
+
+def _client(data: Path | None, node: str | None, dept: str | None) -> NodeClient:
+    folder = data_dir(data)
+    _, token = token_for(dept, folder)
+    return NodeClient(node_url(node, folder), token)
+
+
+def _out(as_json: bool, payload: Any, human: str | Table | None = None) -> None:
+    if as_json:
+        print(json.dumps(payload, ensure_ascii=False, indent=2))
+    elif human is not None:
+        console.print(human)
+
+
+# ------------------------------------------------------------------------------- node
+@app.command()
+def init(data: DataOpt = None, demo: Annotated[bool, typer.Option(help="create a demo consortium")] = False,
+         chain: Annotated[str, typer.Option(help="'embedded' or a JSON-RPC URL")] = "embedded",
+         db: Annotated[str | None, typer.Option(help="SQLAlchemy URL (default: SQLite in the data folder)")] = None,
+         port: Annotated[int, typer.Option(help="port the node will serve on")] = 8000,
+         as_json: JsonOpt = False) -> None:
+    """Create a data folder: keys, database, contracts (with --demo: a whole consortium)."""
+    from node.services.bootstrap import InitError, init_demo
+
+    folder = data_dir(data)
+    if not demo:
+        _fail(CliError("not_supported", "only `init --demo` is available in this version; a "
+                       "department joining an existing consortium is not yet supported"), as_json)
+    try:
+        with console.status("initialising") as status:
+            result = init_demo(folder, chain=chain, db_url=db, port=port,
+                               progress=lambda m: status.update(m))
+    except InitError as exc:
+        _fail(CliError(exc.code, exc.message), as_json)
+    payload = {"data": str(result.data_dir), "registry_address": result.registry_address,
+               "departments": result.departments, "chain": result.chain, "db": result.db_url}
+    _out(as_json, payload, f"[green]initialised[/green] {folder} · registry "
+         f"{result.registry_address} · departments {', '.join(result.departments)}\n"
+         f"department tokens are in {folder / 'tokens.json'} (owner-only)")
+
+
+@app.command()
+def serve(data: DataOpt = None, port: Annotated[int | None, typer.Option()] = None,
+          host: Annotated[str | None, typer.Option(help="bind address (default 127.0.0.1)")] = None) -> None:
+    """Run the node: API, verifier page, anchoring and indexing."""
+    import uvicorn
+
+    from node.app import create_app
+    from node.config import ConfigError, load_settings
+
+    folder = data_dir(data)
+    if not (folder / "regnode.toml").exists():
+        _fail(CliError("not_initialised", f"{folder} is not a regnode data folder: run "
+                       "`regnode init --demo` first"), False)
+    try:
+        settings = load_settings(folder, port=port, host=host)
+        settings.check_runnable()
+    except ConfigError as exc:
+        _fail(CliError(exc.code, str(exc)), False)
+    console.print(f"regnode serving {settings.base_url} (docs at {settings.base_url}/docs)")
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning")
+
+
+@app.command()
+def health(data: DataOpt = None, node: NodeOpt = None, as_json: JsonOpt = False) -> None:
+    """Show the node's chain head, index lag and queues."""
+    try:
+        h = _client(data, node, None).json("GET", "/health")
+    except CliError as exc:
+        _fail(exc, as_json)
+    _out(as_json, h, "\n".join(f"{k}: {v}" for k, v in h.items()))
+
+
+# ------------------------------------------------------------------------------ licences
+def _parse_fields(items: list[str]) -> dict[str, str]:
+    fields = {}
+    for item in items:
+        if "=" not in item:
+            raise CliError("bad_field", f"--field takes KEY=VALUE, got {item!r}")
+        key, value = item.split("=", 1)
+        fields[key] = value
+    return fields
+
+
+@licence_app.command("issue")
+def licence_issue(
+    type_: Annotated[str, typer.Option("--type", help="licence type code")],
+    holder_name: Annotated[str, typer.Option("--holder-name")],
+    holder_id: Annotated[str, typer.Option("--holder-id")],
+    holder_id_type: Annotated[str, typer.Option("--holder-id-type")] = "RESIDENT_ID",
+    field: Annotated[list[str] | None, typer.Option("--field", help="KEY=VALUE, repeatable")] = None,
+    valid_from: Annotated[str | None, typer.Option("--valid-from", help="YYYY-MM-DD")] = None,
+    valid_until: Annotated[str | None, typer.Option("--valid-until", help="YYYY-MM-DD")] = None,
+    disclose: Annotated[str | None, typer.Option(help="comma-separated fields shown in the QR")] = None,
+    data: DataOpt = None, node: NodeOpt = None, as_: AsOpt = None, as_json: JsonOpt = False,
+) -> None:
+    """Issue one licence and print its identifier and QR token."""
+    try:
+        body: dict[str, Any] = {"type": type_, "holder_name": holder_name, "holder_id": holder_id,
+                                "holder_id_type": holder_id_type, "fields": _parse_fields(field or [])}
+        if valid_from:
+            body["valid_from"] = valid_from
+        if valid_until:
+            body["valid_until"] = valid_until
+        if disclose is not None:
+            body["disclose"] = [d for d in disclose.split(",") if d]
+        result = _client(data, node, as_).json("POST", "/v1/licences", json=body)
+    except CliError as exc:
+        _fail(exc, as_json)
+    _out(as_json, result, f"[green]issued[/green] {result['identifier']}\n{result['qr']}")
+
+
+@licence_app.command("issue-batch")
+def licence_issue_batch(
+    file: Annotated[Path, typer.Argument(help="JSON Lines, one licence object per line")],
+    chunk: Annotated[int, typer.Option(help="licences per request")] = 2000,
+    out: Annotated[Path | None, typer.Option(help="write identifier+qr JSON Lines here")] = None,
+    data: DataOpt = None, node: NodeOpt = None, as_: AsOpt = None, as_json: JsonOpt = False,
+) -> None:
+    """Issue every licence in a JSON Lines file, in chunks, with a progress bar."""
+    try:
+        client = _client(data, node, as_)
+        lines = _read_jsonl(file)
+        issued: list[dict[str, Any]] = []
+        sink = out.open("w", encoding="utf-8") if out else None
+        with Progress(TextColumn("issuing"), BarColumn(), MofNCompleteColumn(),
+                      TimeRemainingColumn(), console=err_console, disable=as_json) as bar:
+            task = bar.add_task("issue", total=len(lines))
+            for start in range(0, len(lines), chunk):
+                part = lines[start:start + chunk]
+                res = client.json("POST", "/v1/licences/batch", json={"licences": part})
+                for r in res["results"]:
+                    if sink:
+                        sink.write(json.dumps({"identifier": r["identifier"], "qr": r["qr"]},
+                                              ensure_ascii=False) + "\n")
+                issued.extend(res["results"][:1])
+                bar.advance(task, len(part))
+        if sink:
+            sink.close()
+    except CliError as exc:
+        _fail(exc, as_json)
+    summary = {"count": len(lines), "first": issued[0]["identifier"] if issued else None,
+               "out": str(out) if out else None}
+    _out(as_json, summary, f"[green]issued[/green] {len(lines)} licences")
+
+
+def _read_jsonl(file: Path) -> list[dict[str, Any]]:
+    try:
+        text = file.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise CliError("unreadable_file", f"cannot read {file}: {exc}") from None
+    out = []
+    for n, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise CliError("bad_jsonl", f"{file}:{n}: not JSON ({exc.msg})") from None
+        if not isinstance(item, dict):
+            raise CliError("bad_jsonl", f"{file}:{n}: each line must be a JSON object")
+        out.append(item)
+    if not out:
+        raise CliError("bad_jsonl", f"{file} holds no licences")
+    return out
+
+
+@licence_app.command("show")
+def licence_show(identifier: str, data: DataOpt = None, node: NodeOpt = None, as_: AsOpt = None,
+                 as_json: JsonOpt = False) -> None:
+    """Show a licence, its status and where it is anchored."""
+    try:
+        lic = _client(data, node, as_).json("GET", f"/v1/licences/{identifier}")
+    except CliError as exc:
+        _fail(exc, as_json)
+    table = Table(show_header=False)
+    for key in ("identifier", "department", "licence_type", "status", "status_reason", "kid", "leaf"):
+        table.add_row(key, str(lic[key]))
+    anchor = lic.get("anchor") or {}
+    table.add_row("anchored", f"block {anchor.get('block_number')}" if anchor.get("block_number")
+                  else "not yet")
+    _out(as_json, lic, table)
+
+
+def _status_command(action: str, identifier: str, reason: int | None, wait: bool,
+                    data: Path | None, node: str | None, dept: str | None, as_json: bool) -> None:
+    try:
+        client = _client(data, node, dept)
+        body = {"reason": reason} if action != "reinstate" else None
+        accepted = client.json("POST", f"/v1/licences/{identifier}/{action}", json=body)
+        result: dict[str, Any] = dict(accepted)
+        if wait:
+            entry = client.wait_outbox(accepted["outbox_id"])
+            lic = client.json("GET", f"/v1/licences/{identifier}")
+            result.update(state=entry["state"], transaction_hash=entry["transaction_hash"],
+                          status=lic["status"], status_reason=lic["status_reason"])
+    except CliError as exc:
+        _fail(exc, as_json)
+    _out(as_json, result, f"{action}: {identifier} → {result.get('status', result['state'])}")
+
+
+WaitOpt = Annotated[bool, typer.Option("--wait/--no-wait", help="wait until the chain records it")]
+ReasonOpt = Annotated[int, typer.Option("--reason", help="reason code (see README)")]
+
+
+@licence_app.command("suspend")
+def licence_suspend(identifier: str, reason: ReasonOpt, wait: WaitOpt = True,
+                    data: DataOpt = None, node: NodeOpt = None, as_: AsOpt = None,
+                    as_json: JsonOpt = False) -> None:
+    """Suspend a licence."""
+    _status_command("suspend", identifier, reason, wait, data, node, as_, as_json)
+
+
+@licence_app.command("reinstate")
+def licence_reinstate(identifier: str, wait: WaitOpt = True, data: DataOpt = None,
+                      node: NodeOpt = None, as_: AsOpt = None, as_json: JsonOpt = False) -> None:
+    """Lift a licence's suspension."""
+    _status_command("reinstate", identifier, None, wait, data, node, as_, as_json)
+
+
+@licence_app.command("revoke")
+def licence_revoke(identifier: str, reason: ReasonOpt, wait: WaitOpt = True,
+                   data: DataOpt = None, node: NodeOpt = None, as_: AsOpt = None,
+                   as_json: JsonOpt = False) -> None:
+    """Revoke a licence for good."""
+    _status_command("revoke", identifier, reason, wait, data, node, as_, as_json)
+
+
+@licence_app.command("status")
+def licence_status(identifier: str, at: Annotated[int | None, typer.Option(help="unix time")] = None,
+                   data: DataOpt = None, node: NodeOpt = None, as_: AsOpt = None,
+                   as_json: JsonOpt = False) -> None:
+    """Show what the chain says the licence's status was at a time (default now)."""
+    try:
+        params = {"at": at} if at is not None else {}
+        st = _client(data, node, as_).json("GET", f"/v1/licences/{identifier}/status", params=params)
+    except CliError as exc:
+        _fail(exc, as_json)
+    _out(as_json, st, f"{identifier} at {st['at']}: {st['status']}")
+
+
+@licence_app.command("qr")
+def licence_qr(identifier: str,
+               out: Annotated[Path | None, typer.Option("--out", help="FILE.png or FILE.svg")] = None,
+               data: DataOpt = None, node: NodeOpt = None, as_: AsOpt = None,
+               as_json: JsonOpt = False) -> None:
+    """Print the QR token, or write the QR code as PNG or SVG."""
+    try:
+        client = _client(data, node, as_)
+        if out is None:
+            token = client.request("GET", f"/v1/licences/{identifier}/qr",
+                                   params={"format": "text"}).text
+            _out(as_json, {"identifier": identifier, "qr": token}, token)
+            return
+        suffix = out.suffix.lower().lstrip(".")
+        if suffix not in ("png", "svg"):
+            raise CliError("bad_format", "--out must end in .png or .svg")
+        body = client.request("GET", f"/v1/licences/{identifier}/qr", params={"format": suffix})
+        out.write_bytes(body.content)
+    except CliError as exc:
+        _fail(exc, as_json)
+    _out(as_json, {"identifier": identifier, "file": str(out)}, f"wrote {out}")
+
+
+# ------------------------------------------------------------------------------ keys etc.
+@keys_app.command("rotate")
+def keys_rotate(data: DataOpt = None, node: NodeOpt = None, as_: AsOpt = None,
+                as_json: JsonOpt = False) -> None:
+    """Register a new signing key on chain; old licences keep verifying."""
+    try:
+        result = _client(data, node, as_).json("POST", "/v1/keys/rotate")
+    except CliError as exc:
+        _fail(exc, as_json)
+    _out(as_json, result, f"{result['department']} now signs with key {result['kid']} "
+         f"(previous {result['previous_kid']})")
+
+
+@snapshot_app.command("export")
+def snapshot_export(out: Annotated[Path, typer.Option("--out")], data: DataOpt = None,
+                    node: NodeOpt = None, as_: AsOpt = None, as_json: JsonOpt = False) -> None:
+    """Download a signed snapshot for offline verification."""
+    try:
+        body = _client(data, node, as_).request("GET", "/v1/snapshot").content
+        out.write_bytes(body)
+    except CliError as exc:
+        _fail(exc, as_json)
+    _out(as_json, {"file": str(out), "bytes": len(body)}, f"wrote {out} ({len(body)} bytes)")
+
+
+@app.command()
+def verify(
+    token: Annotated[str | None, typer.Argument(help="the QR text (RN1:...)")] = None,
+    image: Annotated[Path | None, typer.Option("--image", help="PNG/JPEG photo of the code")] = None,
+    offline: Annotated[Path | None, typer.Option("--offline", help="verify against this snapshot")] = None,
+    region: Annotated[str | None, typer.Option(help="verifier's region (offline)")] = None,
+    pin: Annotated[str | None, typer.Option(help="expected snapshot signer kid (hex)")] = None,
+    at: Annotated[int | None, typer.Option(help="verify as of this unix time")] = None,
+    data: DataOpt = None, node: NodeOpt = None, as_json: JsonOpt = False,
+) -> None:
+    """Check a QR token: online against a node, or --offline against a snapshot file."""
+    from verifiers.errors import VerifierError
+
+    try:
+        if (token is None) == (image is None):
+            raise CliError("bad_arguments", "give either a TOKEN or --image FILE")
+        if image is not None:
+            from verifiers.image import decode_image
+
+            try:
+                token = decode_image(image.read_bytes())
+            except (OSError, VerifierError) as exc:
+                raise CliError("unreadable_image", str(exc)) from None
+        assert token is not None
+        if offline is not None:
+            result = _verify_offline(token, offline, region, pin, at)
+        else:
+            folder = data_dir(data)
+            body: dict[str, Any] = {"token": token}
+            if at is not None:
+                body["at"] = at
+            result = NodeClient(node_url(node, folder)).json("POST", "/v1/verify", json=body)
+    except CliError as exc:
+        _fail(exc, as_json)
+    _out(as_json, result, _verdict_text(result))
+    if result["verdict"] != "valid":
+        raise typer.Exit(1)
+
+
+def _verify_offline(token: str, snapshot: Path, region: str | None, pin: str | None,
+                    at: int | None) -> dict[str, Any]:
+    from verifiers.errors import SnapshotError
+    from verifiers.snapshot import load_snapshot
+    from verifiers.verify import verify_token
+
+    try:
+        snap = load_snapshot(snapshot.read_bytes(), pinned_kid=bytes.fromhex(pin) if pin else None)
+    except OSError as exc:
+        raise CliError("unreadable_snapshot", str(exc)) from None
+    except SnapshotError as exc:
+        raise CliError("untrusted_snapshot", str(exc)) from None
+    verifier_region = region or (snap.department(snap.exporter).region
+                                 if snap.department(snap.exporter) else "")
+    now = int(time.time()) if at is None else at
+    result = verify_token(token, snap, now=now, verifier_region=verifier_region).to_json()
+    result.update(checked_at=now, snapshot_block=snap.position.block_number,
+                  snapshot_exported_at=snap.exported_at, snapshot_exporter=snap.exporter)
+    return result
+
+
+def _verdict_text(r: dict[str, Any]) -> str:
+    colour = "green" if r["verdict"] == "valid" else "red"
+    lines = [f"[{colour}]{r['verdict']}[/{colour}] {r.get('reason') or ''}"]
+    for key in ("issuer", "type_name", "identifier"):
+        if r.get(key):
+            lines.append(f"{key}: {r[key]}")
+    for key, value in (r.get("disclosed") or {}).items():
+        lines.append(f"{key}: {value}")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    """Run the CLI."""
+    app()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,157 @@
+"""Request and response bodies of the HTTP API (``LicenceCreate``, ``LicencePublic``, …)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+FIELD_KEY = r"^[A-Za-z][A-Za-z0-9_]{0,63}$"
+
+
+class LicenceCreate(BaseModel):
+    """One licence to issue."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: str = Field(min_length=1, max_length=32, description="licence type code")
+    holder_name: str = Field(min_length=1, max_length=200)
+    holder_id: str = Field(min_length=1, max_length=64)
+    holder_id_type: str = Field(default="RESIDENT_ID", min_length=1, max_length=32)
+    fields: dict[str, str | int] = Field(default_factory=dict, max_length=32)
+    valid_from: date | None = None
+    valid_until: date | None = None
+    disclose: list[str] | None = Field(
+        default=None, max_length=40,
+        description="fields shown in the QR token; default: all but the type's personal ones",
+    )
+
+    @field_validator("fields")
+    @classmethod
+    def _field_shapes(cls, v: dict[str, str | int]) -> dict[str, str | int]:
+        import re
+
+        for key, value in v.items():
+            if not re.match(FIELD_KEY, key):
+                raise ValueError(f"field name {key!r} must match {FIELD_KEY}")
+            if isinstance(value, str) and len(value) > 500:
+                raise ValueError(f"field {key!r} is longer than 500 characters")
+        return v
+
+
+class LicenceBatchCreate(BaseModel):
+    """Many licences to issue in one request."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    licences: list[LicenceCreate] = Field(min_length=1, max_length=10_000)
+
+
+class LicenceIssued(BaseModel):
+    """What the issuer gets back at once: the identifier and the QR token."""
+
+    identifier: str
+    qr: str
+    leaf: str
+    document_digest: str
+    status: str = "accepted"
+
+
+class LicenceBatchIssued(BaseModel):
+    """The results of a batch, in request order."""
+
+    count: int
+    results: list[LicenceIssued]
+
+
+class AnchorInfo(BaseModel):
+    """Where a licence's leaf sits on chain."""
+
+    batch_root: str
+    leaf_index: int
+    proof: list[str]
+    block_number: int | None
+    anchored_at: int | None
+    transaction_hash: str | None
+
+
+class LicencePublic(BaseModel):
+    """A licence as its issuing department sees it."""
+
+    identifier: str
+    department: str
+    licence_type: str
+    leaf: str
+    document_digest: str
+    status: str
+    status_reason: int | None
+    issued_at: int
+    valid_from: int
+    valid_until: int | None
+    kid: str
+    qr: str
+    document: dict[str, Any]
+    disclosures: list[list[Any]]
+    anchor: AnchorInfo | None
+
+
+class StatusChange(BaseModel):
+    """A suspend, reinstate or revoke request."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: int | None = Field(default=None, ge=1, le=65_535)
+
+
+class StatusChangeAccepted(BaseModel):
+    """The change is recorded and will be sent to the chain by the outbox."""
+
+    identifier: str
+    action: str
+    outbox_id: int
+    state: str
+
+
+class StatusAt(BaseModel):
+    """A licence's status at one moment."""
+
+    identifier: str
+    at: int
+    status: str
+    reason: int | None
+    since: int | None
+
+
+class VerifyRequest(BaseModel):
+    """A QR token to check."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    token: str = Field(min_length=1, max_length=8_192)
+    at: int | None = Field(default=None, description="verify as of this unix time")
+
+
+class KeyRotated(BaseModel):
+    """The department's new signing key, registered on chain."""
+
+    department: str
+    kid: str
+    previous_kid: str | None
+    valid_from: int
+    transaction_hash: str
+
+
+class Health(BaseModel):
+    """The node's liveness and how far behind the chain its index is."""
+
+    status: str
+    chain_id: int
+    chain_head: int
+    chain_head_time: int
+    indexed_block: int
+    indexer_lag: int
+    outbox_pending: int
+    licences_pending_anchor: int
+    registry_address: str
+    departments: list[str]

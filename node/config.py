@@ -1,0 +1,130 @@
+"""Node configuration: one ``Settings`` object, read from the data folder and the environment.
+
+Precedence (highest first): explicit keyword arguments, ``REGNODE_*`` environment
+variables, ``<data>/regnode.toml``, defaults. Nothing is read at import time:
+``load_settings(data_dir)`` builds the object and ``create_app(settings)`` takes it.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+CONFIG_FILE = "regnode.toml"
+PLACEHOLDERS = {"", "changeme", "change-me", "secret", "password", "placeholder", "xxx"}
+
+
+class ConfigError(Exception):
+    """Raised when the configuration is missing, inconsistent or unsafe."""
+
+    code = "config_error"
+
+
+class Settings(BaseSettings):
+    """Everything a node needs to start."""
+
+    model_config = SettingsConfigDict(env_prefix="REGNODE_", extra="ignore")
+
+    data_dir: Path
+    db_url: str = ""
+    chain: str = "embedded"  # "embedded" or a JSON-RPC URL
+    chain_id: int = 1337
+    registry_address: str = ""
+    registry_block: int = 0  # where the indexer starts
+    host: str = "127.0.0.1"
+    port: int = 8000
+    node_department: str = ""  # the department that signs snapshots by default
+    verifier_region: str = "110000"
+    departments: list[str] = Field(default_factory=list)  # identities this node holds
+    batch_size: int = 1024
+    batch_interval_ms: int = 500
+    confirmations: int = 0
+    indexer_interval_ms: int = 200
+    sender_interval_ms: int = 100
+    webhook_secret: str = "unset"
+    background: bool = True
+    profile: Literal["embedded", "department", "consortium"] = "embedded"
+
+    @model_validator(mode="after")
+    def _fill_defaults(self) -> Settings:
+        if not self.db_url:
+            self.db_url = f"sqlite:///{(self.data_dir / 'ledger.sqlite3').resolve()}"
+        if self.batch_size < 1 or self.batch_size > 65_536:
+            raise ConfigError(f"batch_size must be within 1..65536, got {self.batch_size}")
+        if self.batch_interval_ms < 1:
+            raise ConfigError("batch_interval_ms must be positive")
+        return self
+
+    @property
+    def embedded(self) -> bool:
+        """Return True when the chain runs inside this process."""
+        return self.chain == "embedded"
+
+    @property
+    def keys_dir(self) -> Path:
+        """Return the folder holding this node's private keys."""
+        return self.data_dir / "keys"
+
+    @property
+    def chain_dir(self) -> Path:
+        """Return the folder holding the embedded chain."""
+        return self.data_dir / "chain"
+
+    @property
+    def base_url(self) -> str:
+        """Return the URL this node serves on."""
+        return f"http://{self.host}:{self.port}"
+
+    def check_runnable(self) -> None:
+        """Refuse to run with an incomplete or unsafe configuration."""
+        if not self.registry_address:
+            raise ConfigError("registry_address is not set: run `regnode init` first")
+        if not self.departments:
+            raise ConfigError("no department identities configured: run `regnode init`")
+        if self.webhook_secret.strip().lower() in PLACEHOLDERS or self.webhook_secret == "unset":
+            raise ConfigError("webhook_secret is a placeholder: set a random value")
+
+
+def read_config_file(data_dir: Path) -> dict[str, Any]:
+    """Return the values stored in ``<data>/regnode.toml`` (empty when absent)."""
+    path = data_dir / CONFIG_FILE
+    if not path.exists():
+        return {}
+    with path.open("rb") as fh:
+        return tomllib.load(fh)
+
+
+def load_settings(data_dir: Path, **overrides: Any) -> Settings:
+    """Build the settings for the node whose data folder is ``data_dir``."""
+    values = read_config_file(data_dir)
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    values["data_dir"] = data_dir
+    # Environment variables beat the file; keyword overrides beat both.
+    env_settings = Settings(data_dir=data_dir)
+    env_set = {k for k in env_settings.model_fields_set if k != "data_dir"}
+    merged = {**values, **{k: getattr(env_settings, k) for k in env_set}}
+    merged.update({k: v for k, v in overrides.items() if v is not None})
+    return Settings(**merged)
+
+
+def write_config_file(data_dir: Path, values: dict[str, Any]) -> None:
+    """Write ``values`` as ``<data>/regnode.toml``."""
+    lines = ["# regnode node configuration (written by `regnode init`)"]
+    for key in sorted(values):
+        lines.append(f"{key} = {_toml_value(values[key])}")
+    (data_dir / CONFIG_FILE).write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    text = str(value).replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{text}"'

@@ -1,0 +1,178 @@
+"""The running node: opens database and chain, and drives the anchorer, sender and indexer.
+
+One worker of a department is the *leader*: it alone sends transactions and indexes
+(on PostgreSQL it holds an advisory lock for its lifetime; on SQLite there is only
+one process). The others serve the API from the shared database.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, text
+from sqlalchemy.engine import Connection
+from sqlmodel import Session, col, select
+
+from ledger.indexer.indexer import Indexer, IndexerStatus
+from ledger.store.db import make_engine, migrate
+from ledger.store.models import OutboxEntry, PendingLeaf
+from node.chain.txsend import TxSender
+from node.config import Settings
+from node.keys import KeyStore
+from node.services import anchoring, chainview, outbox
+from node.services.bootstrap import open_gateway
+from node.services.context import NodeContext, read_identities
+
+log = logging.getLogger(__name__)
+LEADER_LOCK = 0x72656C6561646572  # "releader"
+
+
+@dataclass
+class Progress:
+    """Counters a tick reports (used by tests and the bench to wait without sleeping)."""
+
+    batches: int = 0
+    sent: int = 0
+    mined: int = 0
+    events: int = 0
+
+
+class Runtime:
+    """Owns the node's resources and background work."""
+
+    def __init__(self, settings: Settings) -> None:
+        settings.check_runnable()
+        self.settings = settings
+        self.engine = make_engine(settings.db_url)
+        migrate(self.engine)
+        self.gateway = open_gateway(settings.chain, settings.data_dir, settings.chain_id)
+        identities = {c: i for c, i in read_identities(settings.data_dir).items()
+                      if c in settings.departments}
+        self._wake = threading.Event()
+        self.ctx = NodeContext(settings=settings, engine=self.engine, gateway=self.gateway,
+                               registry=bytes.fromhex(settings.registry_address[2:]),
+                               keystore=KeyStore(settings.keys_dir), identities=identities,
+                               on_accepted=self._wake.set, clock=self.chain_time)
+        self.trust = chainview.TrustView(self.engine, {c: i.name for c, i in identities.items()})
+        self.indexer = Indexer(
+            self.engine, self.gateway, [self.ctx.registry], chainview.decode,
+            start_block=settings.registry_block,
+            confirmations=settings.confirmations,
+            projections=[anchoring.project_anchors, chainview.project_statuses],
+            rollbacks=[anchoring.unproject_anchors, chainview.unproject_statuses,
+                       outbox.reopen_after_reorg])
+        self.anchorer = anchoring.Anchorer(self.ctx)
+        self.sender = outbox.Sender(self.ctx, TxSender(self.gateway))
+        self.last_index: IndexerStatus | None = None
+        self._tick_lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._leader_conn: Connection | None = None
+        self.is_leader = self._elect()
+        if self.is_leader:
+            self.last_index = self.indexer.run_once()
+        self.refresh_trust()
+
+    # ------------------------------------------------------------------ leadership
+    def _elect(self) -> bool:
+        if self.engine.dialect.name != "postgresql":
+            return True
+        conn = self.engine.connect()
+        got = conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": LEADER_LOCK}).scalar()
+        if got:
+            self._leader_conn = conn  # the lock lives as long as this connection
+            return True
+        conn.close()
+        return False
+
+    # ------------------------------------------------------------------ work
+    def tick(self, force_batches: bool = False) -> Progress:
+        """Run one pass of indexer, anchorer and sender; safe to call from tests."""
+        p = Progress()
+        if not self.is_leader:
+            return p
+        with self._tick_lock:
+            p.batches = len(self.anchorer.run_once(force=force_batches))
+            report = self.sender.run_once()
+            p.sent, p.mined = report.sent, report.mined
+            self.last_index = self.indexer.run_once()
+            p.events = self.last_index.events
+        if p.events:
+            self.refresh_trust()
+        return p
+
+    def refresh_trust(self) -> None:
+        """Reload the directory caches when the index has changed."""
+        self.trust.refresh(self.indexer.version)
+
+    def settle(self, timeout: float = 120.0) -> None:
+        """Tick until nothing is pending: every accepted leaf anchored and indexed."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.tick(force_batches=True)
+            if self.pending_counts() == (0, 0):
+                self.tick()
+                return
+        raise TimeoutError("the node did not settle in time")
+
+    def pending_counts(self) -> tuple[int, int]:
+        """Return (leaves waiting for a batch, outbox entries not yet mined or failed)."""
+        with Session(self.engine) as s:
+            leaves = s.exec(select(func.count()).select_from(PendingLeaf)).one()
+            entries = s.exec(select(func.count()).select_from(OutboxEntry).where(
+                col(OutboxEntry.state).in_(outbox.PENDING_STATES))).one()
+        return int(leaves), int(entries)
+
+    def _loop(self) -> None:
+        interval = min(self.settings.batch_interval_ms, self.settings.indexer_interval_ms,
+                       self.settings.sender_interval_ms) / 1000
+        while not self._stop.is_set():
+            try:
+                self.tick()
+            except Exception:  # keep the loop alive; the next pass retries from the DB
+                log.exception("background pass failed")
+                self._stop.wait(1.0)
+            self._wake.wait(interval)
+            self._wake.clear()
+
+    def start(self) -> None:
+        """Start the background loop (leader only)."""
+        if self.is_leader and self.settings.background and self._thread is None:
+            self._thread = threading.Thread(target=self._loop, name="regnode-worker",
+                                            daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        """Stop background work and release files and sockets."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+            self._thread = None
+        if self._leader_conn is not None:
+            self._leader_conn.close()
+        self.gateway.close()
+        self.engine.dispose()
+
+    def chain_time(self) -> int:
+        """Return the node's "now": the wall clock, or the chain head's time when ahead.
+
+        The embedded chain gives every block a later second than its parent, so a burst of
+        blocks can lead the wall clock briefly; issuing and checking licences against the
+        later of the two keeps signing times inside keys' on-chain validity intervals.
+        """
+        return max(int(time.time()), self.gateway.head().timestamp)
+
+    def health(self) -> dict[str, Any]:
+        """Return the node's view of chain, index and queues."""
+        head = self.gateway.head()
+        indexed = self.indexer.cursor()
+        leaves, entries = self.pending_counts()
+        return {"chain_id": self.gateway.chain_id, "chain_head": head.number,
+                "chain_head_time": head.timestamp, "indexed_block": indexed,
+                "indexer_lag": max(0, head.number - indexed), "outbox_pending": entries,
+                "licences_pending_anchor": leaves}

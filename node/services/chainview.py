@@ -1,0 +1,203 @@
+"""What the node knows of the chain, read from the indexed events.
+
+``decode`` turns raw logs into the indexer's rows; ``project_statuses`` mirrors licence
+status events onto our licence rows; ``TrustView`` answers a verifier's questions
+(keys, departments, trust, statuses, anchors) from the database, caching the small
+directory tables until the indexer reports new events.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import defaultdict
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from ledger.domain.identifiers import from_bytes32
+from ledger.indexer.indexer import DecodedEvent
+from ledger.store.models import AnchorBatch, ChainEvent, Licence
+from node.chain.abi import contract
+from node.chain.gateway import RawLog
+from verifiers.trust import (
+    DepartmentRecord,
+    KeyRecord,
+    LicenceStatus,
+    StatusEvent,
+    StatusRecord,
+    status_at,
+)
+
+STATUS_EVENTS = {"LicenceSuspended": LicenceStatus.SUSPENDED,
+                 "LicenceReinstated": LicenceStatus.ACTIVE,
+                 "LicenceRevoked": LicenceStatus.REVOKED}
+STATUS_NAMES = {LicenceStatus.ACTIVE: "active", LicenceStatus.SUSPENDED: "suspended",
+                LicenceStatus.REVOKED: "revoked"}
+_SUBJECT = {"BatchAnchored": "root", "LicenceSuspended": "leaf", "LicenceReinstated": "leaf",
+            "LicenceRevoked": "leaf", "KeyRegistered": "kid", "KeyRetired": "kid",
+            "KeyCompromised": "kid", "DepartmentAdded": "code", "DepartmentUpdated": "code",
+            "TrustSet": "verifierRegion"}
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, bytes):
+        return value.hex()
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def decode(raw: list[RawLog]) -> list[DecodedEvent]:
+    """Decode registry logs in bulk into indexer rows."""
+    out = []
+    registry = contract("LicenceRegistry")
+    for raw_log, event in zip(raw, registry.decode_logs(raw), strict=True):
+        args = {k: _jsonable(v) for k, v in event.args.items()}
+        key = _SUBJECT.get(event.name)
+        subject = str(args[key]) if key else event.name
+        out.append(DecodedEvent(name=event.name, subject=subject, args=args, raw=raw_log))
+    return out
+
+
+def project_statuses(session: Session, events: list[ChainEvent]) -> None:
+    """Indexer projection: mirror status events onto the licences this node issued."""
+    for e in events:
+        status = STATUS_EVENTS.get(e.name)
+        if status is None:
+            continue
+        reason = json.loads(e.args).get("reason")
+        lic = session.exec(select(Licence).where(col(Licence.leaf) == e.subject)).first()
+        if lic is not None:
+            lic.status = STATUS_NAMES[status]
+            lic.status_reason = reason
+            session.add(lic)
+
+
+def unproject_statuses(session: Session, dropped: list[ChainEvent]) -> None:
+    """Indexer rollback: recompute the status of licences whose events were dropped."""
+    for leaf in {e.subject for e in dropped if e.name in STATUS_EVENTS}:
+        history = _status_history(session, leaf)
+        current = history[-1] if history else None
+        lic = session.exec(select(Licence).where(col(Licence.leaf) == leaf)).first()
+        if lic is not None:
+            lic.status = STATUS_NAMES[current.status] if current else "active"
+            lic.status_reason = current.reason_code if current else None
+            session.add(lic)
+
+
+def _status_history(session: Session, leaf: str) -> list[StatusEvent]:
+    rows = session.exec(select(ChainEvent).where(
+        ChainEvent.subject == leaf, col(ChainEvent.name).in_(list(STATUS_EVENTS)))
+        .order_by(col(ChainEvent.block_number), col(ChainEvent.log_index))).all()
+    return [StatusEvent(at=int(json.loads(r.args)["at"]), status=STATUS_EVENTS[r.name],
+                        reason_code=int(json.loads(r.args).get("reason", 0)))
+            for r in rows]
+
+
+class TrustView:
+    """A ``TrustSource`` over the node's database."""
+
+    def __init__(self, engine: Any, names: dict[str, str] | None = None) -> None:
+        self.engine = engine
+        self.names = names or {}
+        self._version = -1
+        self._keys: dict[bytes, KeyRecord] = {}
+        self._departments: dict[str, DepartmentRecord] = {}
+        self._trust: set[tuple[str, str, str]] = set()
+        self._lock = threading.Lock()
+
+    def refresh(self, version: int) -> None:
+        """Reload the directory tables if the index changed since the last load."""
+        with self._lock:
+            if version == self._version:
+                return
+            self._load()
+            self._version = version
+
+    def _load(self) -> None:
+        names = ["DepartmentAdded", "DepartmentUpdated", "KeyRegistered", "KeyRetired",
+                 "KeyCompromised", "TrustSet"]
+        with Session(self.engine) as s:
+            rows = s.exec(select(ChainEvent).where(col(ChainEvent.name).in_(names))
+                          .order_by(col(ChainEvent.block_number), col(ChainEvent.log_index))).all()
+        keys: dict[bytes, dict[str, Any]] = {}
+        departments: dict[str, DepartmentRecord] = {}
+        trust: set[tuple[str, str, str]] = set()
+        for r in rows:
+            a = json.loads(r.args)
+            if r.name in ("DepartmentAdded", "DepartmentUpdated"):
+                code = from_bytes32(bytes.fromhex(a["code"]))
+                departments[code] = DepartmentRecord(
+                    code=code, name=self.names.get(code, code),
+                    region=from_bytes32(bytes.fromhex(a["region"])), roles=int(a["roles"]))
+            elif r.name == "KeyRegistered":
+                keys[bytes.fromhex(a["kid"])] = {
+                    "department": from_bytes32(bytes.fromhex(a["department"])),
+                    "alg": int(a["alg"]), "public_key": bytes.fromhex(a["publicKey"]),
+                    "valid_from": int(a["validFrom"]), "valid_to": None, "compromised_since": None}
+            elif r.name == "KeyRetired" and bytes.fromhex(a["kid"]) in keys:
+                keys[bytes.fromhex(a["kid"])]["valid_to"] = int(a["validTo"])
+            elif r.name == "KeyCompromised" and bytes.fromhex(a["kid"]) in keys:
+                keys[bytes.fromhex(a["kid"])]["compromised_since"] = int(a["since"])
+            elif r.name == "TrustSet":
+                rel = (from_bytes32(bytes.fromhex(a["verifierRegion"])),
+                       from_bytes32(bytes.fromhex(a["issuerRegion"])),
+                       from_bytes32(bytes.fromhex(a["licenceType"])))
+                (trust.add if a["trusted"] else trust.discard)(rel)
+        self._keys = {kid: KeyRecord(kid=kid, **v) for kid, v in keys.items()}
+        self._departments = departments
+        self._trust = trust
+
+    # TrustSource ----------------------------------------------------------------------
+    def key(self, kid: bytes) -> KeyRecord | None:
+        """Return the key named ``kid`` from the indexed key history."""
+        return self._keys.get(kid)
+
+    def keys(self) -> list[KeyRecord]:
+        """Return every indexed key."""
+        return list(self._keys.values())
+
+    def department(self, code: str) -> DepartmentRecord | None:
+        """Return the indexed department ``code``."""
+        return self._departments.get(code)
+
+    def departments(self) -> list[DepartmentRecord]:
+        """Return every indexed department."""
+        return list(self._departments.values())
+
+    def trust_relations(self) -> list[tuple[str, str, str]]:
+        """Return the recorded cross-region trust relations."""
+        return sorted(self._trust)
+
+    def is_trusted(self, verifier_region: str, issuer_region: str, licence_type: str) -> bool:
+        """Return whether the council recorded that trust relation (same region: always)."""
+        if verifier_region == issuer_region:
+            return True
+        return (verifier_region, issuer_region, licence_type) in self._trust
+
+    def status(self, leaf: bytes, at: int) -> StatusRecord:
+        """Return the leaf's status at ``at`` from indexed status events."""
+        with Session(self.engine) as s:
+            history = _status_history(s, leaf.hex())
+        return status_at(history, at)
+
+    def status_histories(self) -> dict[bytes, list[StatusEvent]]:
+        """Return the status history of every leaf that ever changed."""
+        with Session(self.engine) as s:
+            rows = s.exec(select(ChainEvent).where(col(ChainEvent.name).in_(list(STATUS_EVENTS)))
+                          .order_by(col(ChainEvent.block_number), col(ChainEvent.log_index))).all()
+        out: dict[bytes, list[StatusEvent]] = defaultdict(list)
+        for r in rows:
+            a = json.loads(r.args)
+            out[bytes.fromhex(r.subject)].append(StatusEvent(
+                at=int(a["at"]), status=STATUS_EVENTS[r.name], reason_code=int(a.get("reason", 0))))
+        return dict(out)
+
+    def anchor_issuer(self, leaf: bytes) -> str | None:
+        """Return the department whose anchored batch holds ``leaf`` (our licences only)."""
+        with Session(self.engine) as s:
+            row = s.exec(select(AnchorBatch.department).join(
+                Licence, col(Licence.batch_id) == col(AnchorBatch.id)).where(
+                col(Licence.leaf) == leaf.hex(), col(AnchorBatch.anchored_block).is_not(None))).first()
+        return row

@@ -1,0 +1,104 @@
+"""Key rotation and the offline snapshot, the two services that use a department's key history."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+from sqlalchemy import update
+from sqlmodel import Session, col, select
+
+from ledger.store import audit
+from ledger.store.models import AnchorBatch, Licence, OutboxEntry, SigningKey
+from node.errors import ContractRefused, Unavailable
+from node.keys import COSE_ES256
+from node.services.outbox import enqueue
+from verifiers.snapshot import ChainPosition, TrustSnapshot, export_snapshot
+from verifiers.trust import TrustRelation
+
+if TYPE_CHECKING:
+    from node.runtime import Runtime
+
+
+def rotate(runtime: Runtime, department: str, alg: int = COSE_ES256,
+           timeout: float = 60.0) -> dict[str, object]:
+    """Register a new signing key on chain, then make it the one new licences use.
+
+    Issuance for the department waits during the rotation, so no token is signed by a
+    key outside its on-chain validity interval.
+    """
+    ctx = runtime.ctx
+    ctx.identity(department)
+    with ctx.department_lock(department):
+        with Session(ctx.engine) as s:
+            previous = s.exec(select(SigningKey).where(SigningKey.department == department,
+                                                       SigningKey.active == True)  # noqa: E712
+                              ).first()
+        new = ctx.keystore.create_signing_key(department, alg)
+        with Session(ctx.engine) as s:
+            s.add(SigningKey(kid=new.kid.hex(), department=department, alg=new.alg,
+                             public_key=new.public_key_der.hex(), key_file=new.path.name,
+                             created_at=int(time.time()), active=False))
+            entry = enqueue(s, department, "rotate_key", {
+                "kid": new.kid.hex(), "alg": new.alg, "public_key": new.public_key_der.hex()})
+            audit.append(s, actor=department, action="keys.rotate", subject=new.kid.hex())
+            s.commit()
+            entry_id = entry.id
+        done = _drive_until_done(runtime, entry_id, timeout)
+        if done.state != "mined":
+            raise ContractRefused(done.error_code or "rotation_failed")
+        block = ctx.gateway.block(done.block_number or 0)
+        valid_from = block.timestamp if block else int(time.time())
+        # The new key is valid from the block's time; wait for the wall clock to reach it.
+        while time.time() < valid_from:
+            time.sleep(min(0.05, valid_from - time.time()))
+        with Session(ctx.engine) as s:
+            s.execute(update(SigningKey).where(col(SigningKey.department) == department)
+                      .values(active=False))
+            s.execute(update(SigningKey).where(col(SigningKey.kid) == new.kid.hex())
+                      .values(active=True, registered_at=valid_from))
+            s.commit()
+        ctx.forget_signer(department)
+    runtime.tick()
+    return {"department": department, "kid": new.kid.hex(),
+            "previous_kid": previous.kid if previous else None, "valid_from": valid_from,
+            "transaction_hash": done.transaction_hash or ""}
+
+
+def _drive_until_done(runtime: Runtime, entry_id: int | None, timeout: float) -> OutboxEntry:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        runtime.tick()
+        with Session(runtime.engine) as s:
+            row = s.get(OutboxEntry, entry_id)
+        if row is not None and row.state in ("mined", "failed"):
+            return row
+        time.sleep(0.02)
+    raise Unavailable("the chain did not confirm the key rotation in time")
+
+
+def export(runtime: Runtime, department: str) -> bytes:
+    """Return a signed offline snapshot of keys, trust, statuses and our anchored leaves."""
+    ctx = runtime.ctx
+    runtime.tick()
+    trust = runtime.trust
+    head_number = runtime.indexer.cursor()
+    block = ctx.gateway.block(max(head_number, 0))
+    if block is None:
+        raise Unavailable("the chain head is not available")
+    with Session(ctx.engine) as s:
+        anchored = s.exec(select(Licence.leaf, AnchorBatch.department).join(
+            AnchorBatch, col(Licence.batch_id) == col(AnchorBatch.id)).where(
+            col(AnchorBatch.anchored_block).is_not(None),
+            col(AnchorBatch.anchored_block) <= head_number)).all()
+    with ctx.signing(department) as signer:
+        snapshot = TrustSnapshot(
+            departments=trust.departments(), keys=trust.keys(),
+            relations=[TrustRelation(*r) for r in trust.trust_relations()],
+            statuses=trust.status_histories(),
+            anchored=[(bytes.fromhex(leaf), dept) for leaf, dept in anchored],
+            position=ChainPosition(chain_id=ctx.gateway.chain_id, registry=ctx.registry,
+                                   block_number=block.number, block_hash=block.hash,
+                                   block_timestamp=block.timestamp),
+            exported_at=int(time.time()), exporter=department, exporter_kid=signer.kid)
+        return export_snapshot(snapshot, signer)

@@ -1,0 +1,185 @@
+"""Issuing e-licences: accept, sign, record; anchoring follows through the outbox.
+
+An accepted licence is committed to the database (licence row + pending leaf) in the
+same transaction that allocates its serial, before the reply leaves the node; the
+anchorer batches pending leaves later. A request either commits whole or not at all.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import insert, update
+from sqlmodel import Session, col, select
+
+from ledger.domain.credential import IssuedLicence, build_licence
+from ledger.domain.identifiers import LicenceIdentifier, make_serial
+from ledger.store import audit
+from ledger.store.models import Licence, PendingLeaf, SerialCounter
+from node.api.schemas import LicenceCreate, LicenceIssued
+from node.errors import BadRequest, Forbidden, NotFound
+from node.services.catalogue import LicenceType, licence_type
+from node.services.context import NodeContext
+from verifiers.token import LicenceClaims, build_token
+
+DAY = 86_400
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    row: dict[str, Any]
+    pending: dict[str, Any]
+    result: LicenceIssued
+
+
+def _epoch(d: date) -> int:
+    return int(datetime(d.year, d.month, d.day, tzinfo=UTC).timestamp())
+
+
+def _validity(req: LicenceCreate, kind: LicenceType, now: int) -> tuple[int, int | None]:
+    valid_from = _epoch(req.valid_from) if req.valid_from else now - now % DAY
+    if req.valid_until is not None:
+        # a licence valid "until 2031-11-22" is valid through the end of that day
+        valid_until: int | None = _epoch(req.valid_until + timedelta(days=1))
+    elif kind.default_years:
+        start = datetime.fromtimestamp(valid_from, UTC)
+        valid_until = int(start.replace(year=start.year + kind.default_years).timestamp())
+    else:
+        valid_until = None
+    if valid_until is not None and valid_until <= valid_from:
+        raise BadRequest("valid_until must be after valid_from",
+                         valid_from=valid_from, valid_until=valid_until)
+    return valid_from, valid_until
+
+
+def _allocate_serials(session: Session, department: str, type_code: str, year: int,
+                      count: int) -> int:
+    """Reserve ``count`` serials and return the first; the row lock serialises issuers."""
+    row = session.exec(
+        select(SerialCounter).where(
+            SerialCounter.department == department, SerialCounter.licence_type == type_code,
+            SerialCounter.year == year,
+        ).with_for_update()
+    ).first()
+    if row is None:
+        row = SerialCounter(department=department, licence_type=type_code, year=year,
+                            next_value=1)
+        session.add(row)
+        session.flush()
+    first = row.next_value
+    row.next_value = first + count
+    session.add(row)
+    return first
+
+
+def issue(ctx: NodeContext, department: str, requests: list[LicenceCreate]) -> list[LicenceIssued]:
+    """Issue ``requests`` for ``department``; all are recorded or none is."""
+    identity = ctx.identity(department)
+    now = ctx.clock()
+    year = datetime.fromtimestamp(now, UTC).year
+    kinds = {r.type: licence_type(r.type) for r in requests}
+    for kind in kinds.values():
+        if kind.issuer_role not in identity.roles:
+            raise Forbidden(f"{department} may not issue {kind.code} ({kind.name_en})",
+                            department=department, licence_type=kind.code,
+                            needs_role=kind.issuer_role)
+    prepared: list[_Prepared] = []
+    with ctx.signing(department) as signer, Session(ctx.engine) as session:
+        counters: dict[str, int] = {}
+        for code in kinds:
+            n = sum(1 for r in requests if r.type == code)
+            counters[code] = _allocate_serials(session, department, code, year, n)
+        accepted_ms = int(time.time() * 1000)
+        for req in requests:
+            kind = kinds[req.type]
+            serial = make_serial(year, counters[req.type])
+            counters[req.type] += 1
+            ident = LicenceIdentifier(kind.code, identity.uscc, serial)
+            valid_from, valid_until = _validity(req, kind, now)
+            fields: dict[str, str | int] = {
+                "holderName": req.holder_name, "holderId": req.holder_id,
+                "holderIdType": req.holder_id_type, **req.fields,
+            }
+            issued = build_licence(
+                identifier=str(ident), issuer_code=department, issuer_uscc=identity.uscc,
+                issuer_region=identity.region, licence_type=kind.code, type_name=kind.name,
+                valid_from=valid_from, valid_until=valid_until, issued_at=now, fields=fields,
+            )
+            disclosed = _disclosed(fields, kind, req.disclose)
+            claims = LicenceClaims(
+                identifier=str(ident), issuer=department, issuer_region=identity.region,
+                licence_type=kind.code, type_name=kind.name, issued_at=now,
+                valid_from=valid_from, valid_until=valid_until,
+                document_digest=issued.document_digest, disclosed=disclosed,
+            )
+            token = build_token(claims, signer)
+            prepared.append(_prepare(department, kind, str(ident), issued, token, signer.kid,
+                                     now, valid_from, valid_until, accepted_ms))
+        session.execute(insert(Licence), [p.row for p in prepared])
+        session.execute(insert(PendingLeaf), [p.pending for p in prepared])
+        session.commit()
+    ctx.anchor_wakeup()
+    return [p.result for p in prepared]
+
+
+def _disclosed(fields: dict[str, str | int], kind: LicenceType,
+               chosen: list[str] | None) -> dict[str, str | int]:
+    if chosen is None:
+        return {k: v for k, v in fields.items() if k not in kind.personal}
+    unknown = [k for k in chosen if k not in fields]
+    if unknown:
+        raise BadRequest(f"cannot disclose fields the licence does not have: {unknown}",
+                         fields=unknown)
+    return {k: fields[k] for k in chosen}
+
+
+def _prepare(department: str, kind: LicenceType, identifier: str, issued: IssuedLicence,
+             token: str, kid: bytes, now: int, valid_from: int, valid_until: int | None,
+             accepted_ms: int) -> _Prepared:
+    leaf = issued.leaf.hex()
+    digest = issued.document_digest.hex()
+    row = {
+        "identifier": identifier, "department": department, "licence_type": kind.code,
+        "leaf": leaf, "document_digest": digest,
+        "document": json.dumps(issued.document, ensure_ascii=False, separators=(",", ":")),
+        "disclosures": json.dumps([d.to_json() for d in issued.disclosures],
+                                  ensure_ascii=False, separators=(",", ":")),
+        "token": token, "kid": kid.hex(), "issued_at": now, "valid_from": valid_from,
+        "valid_until": valid_until, "batch_id": None, "leaf_index": None,
+        "status": "active", "status_reason": None,
+    }
+    pending = {"identifier": identifier, "department": department,
+               "licence_type": kind.code, "leaf": leaf, "accepted_at_ms": accepted_ms}
+    return _Prepared(row, pending, LicenceIssued(identifier=identifier, qr=token, leaf=leaf,
+                                                 document_digest=digest))
+
+
+def get(ctx: NodeContext, department: str, identifier: str, action: str = "licence.show") -> Licence:
+    """Return the licence ``identifier`` held by ``department``, recording the access."""
+    with Session(ctx.engine) as session:
+        row = session.get(Licence, identifier)
+        if row is None:
+            raise NotFound(f"no licence {identifier!r} on this node", identifier=identifier)
+        if row.department != department:
+            raise Forbidden(f"licence {identifier} belongs to {row.department}",
+                            identifier=identifier)
+        audit.append(session, actor=department, action=action, subject=identifier)
+        session.commit()
+        session.refresh(row)
+        return row
+
+
+def by_leaf(ctx: NodeContext, leaf: str) -> Licence | None:
+    """Return the licence with Merkle leaf ``leaf`` (hex) if this node issued it."""
+    with Session(ctx.engine) as session:
+        return session.exec(select(Licence).where(col(Licence.leaf) == leaf)).first()
+
+
+def mark_status(session: Session, leaf: str, status: str, reason: int | None) -> None:
+    """Mirror a status change seen on chain onto the licence row."""
+    session.execute(update(Licence).where(col(Licence.leaf) == leaf)
+                    .values(status=status, status_reason=reason))

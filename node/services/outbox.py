@@ -1,0 +1,246 @@
+"""The outbox: chain transactions the node has promised, sent exactly once and in order.
+
+Life of an entry: ``queued`` (recorded with the request that caused it) → ``signed``
+(raw transaction and nonce journaled *before* it is sent) → ``sent`` → ``mined`` or
+``failed``. After a restart, ``signed`` and ``sent`` entries are re-sent with the very
+same raw transaction, so a retry can never produce a second, different transaction.
+The contract refuses a second anchor of the same root as a last line of defence.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import update
+from sqlmodel import Session, col, select
+
+from ledger.domain.identifiers import to_bytes32
+from ledger.domain.merkle import MerkleTree
+from ledger.store.models import AnchorBatch, ChainEvent, Licence, OutboxEntry
+from node.chain.abi import contract
+from node.chain.errors import CallReverted, TransactionRejected
+from node.chain.txsend import SignedTx, TxSender
+from node.services.context import NodeContext
+
+log = logging.getLogger(__name__)
+
+ANCHOR_GAS = 120_000
+PENDING_STATES = ("queued", "signed", "sent")
+
+
+def now_ms() -> int:
+    """Return the wall clock in milliseconds."""
+    return int(time.time() * 1000)
+
+
+def enqueue(session: Session, department: str, kind: str, payload: dict[str, Any]) -> OutboxEntry:
+    """Record a chain action inside the caller's transaction."""
+    ts = now_ms()
+    entry = OutboxEntry(department=department, kind=kind, payload=json.dumps(payload),
+                        state="queued", created_at_ms=ts, updated_at_ms=ts)
+    session.add(entry)
+    session.flush()
+    return entry
+
+
+def batch_leaves(batch: AnchorBatch) -> list[bytes]:
+    """Return the batch's leaves in tree order."""
+    raw = batch.leaves
+    return [raw[i:i + 32] for i in range(0, len(raw), 32)]
+
+
+@dataclass
+class SendReport:
+    """What one sender pass did."""
+
+    signed: int = 0
+    sent: int = 0
+    mined: int = 0
+    failed: int = 0
+
+
+class Sender:
+    """Turns outbox entries into transactions; one instance per node (the elected leader)."""
+
+    def __init__(self, ctx: NodeContext, txsender: TxSender) -> None:
+        self.ctx = ctx
+        self.tx = txsender
+        self.registry = contract("LicenceRegistry")
+
+    def run_once(self, limit: int = 256) -> SendReport:
+        """Advance every department's outbox as far as the chain allows now."""
+        report = SendReport()
+        for department in self.ctx.identities:
+            self._advance(department, limit, report)
+        return report
+
+    # ---------------------------------------------------------------- per department
+    def _advance(self, department: str, limit: int, report: SendReport) -> None:
+        with Session(self.ctx.engine) as s:
+            entries = list(s.exec(
+                select(OutboxEntry).where(OutboxEntry.department == department,
+                                          col(OutboxEntry.state).in_(PENDING_STATES))
+                .order_by(col(OutboxEntry.id)).limit(limit)))
+        if not entries:
+            return
+        self._check_sent(entries, report)
+        to_send: list[tuple[OutboxEntry, SignedTx | None]] = []
+        next_nonce: int | None = None
+        for entry in entries:
+            if entry.state in ("mined", "failed"):
+                continue
+            if entry.state in ("signed", "sent"):
+                to_send.append((entry, None))
+                next_nonce = (entry.nonce or 0) + 1
+                continue
+            # queued: status changes read chain state, so they wait for earlier entries
+            if entry.kind != "anchor" and to_send:
+                break
+            if next_nonce is None:
+                next_nonce = self._next_nonce(department)
+            signed = self._sign(entry, next_nonce)
+            if signed is None:
+                report.failed += 1
+                continue
+            next_nonce += 1
+            report.signed += 1
+            to_send.append((entry, signed))
+        if to_send:
+            self._send(to_send, report)
+
+    def _next_nonce(self, department: str) -> int:
+        address = bytes.fromhex(self.ctx.account(department).address[2:])
+        chain_nonce = self.ctx.gateway.nonce(address)
+        with Session(self.ctx.engine) as s:
+            journaled = s.exec(
+                select(OutboxEntry.nonce).where(OutboxEntry.department == department,
+                                                col(OutboxEntry.nonce).is_not(None))
+                .order_by(col(OutboxEntry.nonce).desc()).limit(1)).first()
+        return max(chain_nonce, (journaled + 1) if journaled is not None else 0)
+
+    def _sign(self, entry: OutboxEntry, nonce: int) -> SignedTx | None:
+        """Build, sign and journal the entry's transaction; None when it cannot succeed."""
+        account = self.ctx.account(entry.department)
+        try:
+            data = self._calldata(entry)
+            gas = ANCHOR_GAS if entry.kind == "anchor" else None
+            signed = self.tx.build(account, self.ctx.registry, data, gas=gas, nonce=nonce)
+        except CallReverted as exc:
+            name, args = self.registry.decode_error(exc.data)
+            self._finish(entry.id, "failed", error_code=name, error=json.dumps(args, default=str))
+            return None
+        with Session(self.ctx.engine) as s:
+            s.execute(update(OutboxEntry).where(col(OutboxEntry.id) == entry.id).values(
+                state="signed", nonce=signed.nonce, raw_transaction=signed.raw,
+                transaction_hash=signed.hash.hex(), updated_at_ms=now_ms(),
+                attempts=OutboxEntry.attempts + 1))
+            s.commit()
+        return signed
+
+    def _calldata(self, entry: OutboxEntry) -> bytes:
+        p = json.loads(entry.payload)
+        if entry.kind == "anchor":
+            return self.registry.encode_call(
+                "anchorBatch", [bytes.fromhex(p["root"]), p["count"], to_bytes32(p["licence_type"])])
+        if entry.kind in ("suspend", "revoke", "reinstate"):
+            with Session(self.ctx.engine) as s:
+                lic = s.get(Licence, p["identifier"])
+                batch = s.get(AnchorBatch, lic.batch_id) if lic and lic.batch_id else None
+            if lic is None or batch is None or lic.leaf_index is None:
+                raise RuntimeError(f"outbox {entry.id}: licence {p['identifier']} is not batched")
+            proof = MerkleTree(batch_leaves(batch)).proof(lic.leaf_index)
+            args: list[Any] = [bytes.fromhex(lic.document_digest), bytes.fromhex(batch.root), proof]
+            if entry.kind != "reinstate":
+                args.append(p["reason"])
+            return self.registry.encode_call(entry.kind, args)
+        if entry.kind == "rotate_key":
+            return self.registry.encode_call(
+                "rotateKey", [bytes.fromhex(p["kid"]), p["alg"], bytes.fromhex(p["public_key"])])
+        raise RuntimeError(f"outbox {entry.id}: unknown kind {entry.kind!r}")
+
+    def _send(self, items: list[tuple[OutboxEntry, SignedTx | None]], report: SendReport) -> None:
+        raws = [(e, signed.raw if signed else (e.raw_transaction or b"")) for e, signed in items]
+        try:
+            self.ctx.gateway.send_raw_transactions([r for _, r in raws])
+        except TransactionRejected as exc:
+            # Already-known or already-mined transactions are fine; receipts tell.
+            log.info("node refused a resend; checking receipts", extra={"error": str(exc)})
+            self._resend_individually(raws)
+        with Session(self.ctx.engine) as s:
+            ids = [e.id for e, _ in raws if e.state != "sent"]
+            if ids:
+                s.execute(update(OutboxEntry).where(col(OutboxEntry.id).in_(ids))
+                          .values(state="sent", updated_at_ms=now_ms()))
+                s.commit()
+        report.sent += len(raws)
+        refreshed = []
+        with Session(self.ctx.engine) as s:
+            for e, _ in raws:
+                row = s.get(OutboxEntry, e.id)
+                if row is not None:
+                    refreshed.append(row)
+        self._check_sent(refreshed, report)
+
+    def _resend_individually(self, raws: list[tuple[OutboxEntry, bytes]]) -> None:
+        for entry, raw in raws:
+            try:
+                self.ctx.gateway.send_raw_transactions([raw])
+            except TransactionRejected as exc:
+                if entry.transaction_hash and self.ctx.gateway.receipt(
+                        bytes.fromhex(entry.transaction_hash)) is not None:
+                    continue
+                if "nonce" in str(exc).lower():
+                    # Our nonce was consumed by something else: sign again with a fresh one.
+                    self._finish(entry.id, "queued", error_code="nonce_reset", error=str(exc))
+                    self.tx.resync(bytes.fromhex(self.ctx.account(entry.department).address[2:]))
+                else:
+                    self._finish(entry.id, "failed", error_code="rejected", error=str(exc))
+
+    def _check_sent(self, entries: list[OutboxEntry], report: SendReport) -> None:
+        for entry in entries:
+            if entry.state not in ("signed", "sent") or not entry.transaction_hash:
+                continue
+            receipt = self.ctx.gateway.receipt(bytes.fromhex(entry.transaction_hash))
+            if receipt is None:
+                continue
+            if receipt.status == 1:
+                self._finish(entry.id, "mined", block_number=receipt.block_number,
+                             gas_used=receipt.gas_used)
+                entry.state = "mined"
+                report.mined += 1
+            else:
+                code = self._revert_reason(entry)
+                self._finish(entry.id, "failed", block_number=receipt.block_number,
+                             gas_used=receipt.gas_used, error_code=code)
+                entry.state = "failed"
+                report.failed += 1
+
+    def _revert_reason(self, entry: OutboxEntry) -> str:
+        try:
+            address = bytes.fromhex(self.ctx.account(entry.department).address[2:])
+            self.ctx.gateway.call(self.ctx.registry, self._calldata(entry), sender=address)
+        except CallReverted as exc:
+            return self.registry.decode_error(exc.data)[0]
+        except Exception:  # the reason is best effort; the receipt status already failed it
+            return "reverted"
+        return "reverted"
+
+    def _finish(self, entry_id: int | None, state: str, **values: Any) -> None:
+        with Session(self.ctx.engine) as s:
+            s.execute(update(OutboxEntry).where(col(OutboxEntry.id) == entry_id)
+                      .values(state=state, updated_at_ms=now_ms(), **values))
+            s.commit()
+
+
+def reopen_after_reorg(session: Session, dropped: list[ChainEvent]) -> None:
+    """Indexer rollback hook: entries mined in dropped blocks go back to ``sent``."""
+    if not dropped:
+        return
+    fork = min(e.block_number for e in dropped) - 1
+    session.execute(update(OutboxEntry).where(col(OutboxEntry.state) == "mined",
+                                              col(OutboxEntry.block_number) > fork)
+                    .values(state="sent", block_number=None, updated_at_ms=now_ms()))
