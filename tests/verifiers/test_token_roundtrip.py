@@ -1,0 +1,115 @@
+"""Build and parse QR tokens for every algorithm."""
+
+from __future__ import annotations
+
+import hashlib
+import string
+
+import pytest
+from conftest import make_claims, with_claims
+from cryptography.hazmat.primitives import serialization
+
+from verifiers import BadSignature, MalformedToken, Signer, build_token, kid_of, parse_token
+from verifiers.trust import ALG_EDDSA, ALG_ES256, ALG_ES384
+
+ALGS = [ALG_ES256, ALG_ES384, ALG_EDDSA]
+
+
+@pytest.mark.parametrize("alg", ALGS)
+def test_round_trip_returns_the_claims_signed(alg: int) -> None:
+    signer = Signer.generate(alg)
+    claims = make_claims(valid_until=1_900_000_000)
+    token = build_token(claims, signer)
+    parsed = parse_token(token)
+    assert parsed.alg == alg
+    assert parsed.kid == signer.kid
+    assert parsed.protected == {1: alg, 4: signer.kid}
+    assert parsed.unverified_claims == claims
+    assert parsed.verify(signer.public_key_der) == claims
+
+
+@pytest.mark.parametrize("alg", ALGS)
+def test_another_key_of_the_same_algorithm_does_not_verify(alg: int) -> None:
+    token = parse_token(build_token(make_claims(), Signer.generate(alg)))
+    with pytest.raises(BadSignature) as caught:
+        token.verify(Signer.generate(alg).public_key_der)
+    assert caught.value.kid == token.kid
+
+
+def test_a_key_of_another_algorithm_does_not_verify() -> None:
+    token = parse_token(build_token(make_claims(), Signer.generate(ALG_ES256)))
+    assert not token.signature_valid(Signer.generate(ALG_ES384).public_key_der)
+    assert not token.signature_valid(Signer.generate(ALG_EDDSA).public_key_der)
+
+
+def test_kid_is_the_first_8_bytes_of_the_spki_sha256() -> None:
+    signer = Signer.generate()
+    spki = signer._private_key.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    assert signer.kid == hashlib.sha256(spki).digest()[:8] == kid_of(spki)
+
+
+def test_signer_survives_a_pem_round_trip() -> None:
+    signer = Signer.generate(ALG_ES384)
+    again = Signer.from_pem(signer.private_pem())
+    assert (again.kid, again.alg) == (signer.kid, signer.alg)
+
+
+def test_token_uses_only_the_qr_alphanumeric_alphabet() -> None:
+    token = build_token(make_claims(), Signer.generate())
+    assert token.startswith("RN1:")
+    assert set(token) <= set(string.digits + string.ascii_uppercase + " $%*+-./:")
+
+
+def test_open_ended_licence_has_no_valid_until_claim() -> None:
+    claims = make_claims(valid_until=None)
+    assert 9 not in __import__("cbor2").loads(claims.to_cbor())
+    assert parse_token(build_token(claims, Signer.generate())).unverified_claims.valid_until is None
+
+
+def test_leaf_is_keccak_of_the_document_digest() -> None:
+    from eth_hash.auto import keccak
+
+    claims = make_claims()
+    assert claims.leaf == keccak(claims.document_digest)
+
+
+@pytest.mark.parametrize(
+    ("edit", "stage"),
+    [
+        (lambda c: c.update({2: b"bytes"}), "claims"),
+        (lambda c: c.update({7: -1}), "claims"),
+        (lambda c: c.update({9: 2**64}), "claims"),
+        (lambda c: c.update({11: {1: "int key"}}), "claims"),
+        (lambda c: c.update({3: ""}), "claims"),
+        (lambda c: c.pop(2), "claims"),
+    ],
+)
+def test_wrong_claim_shapes_are_malformed(edit: object, stage: str) -> None:
+    token = with_claims(build_token(make_claims(), Signer.generate()), edit)  # type: ignore[arg-type]
+    with pytest.raises(MalformedToken) as caught:
+        parse_token(token)
+    assert caught.value.stage == stage
+
+
+@pytest.mark.parametrize(
+    ("text", "stage"),
+    [("", "prefix"), ("RN2:ABC", "prefix"), ("RN1:A", "base45"), ("RN1:abc", "base45"),
+     ("RN1:中文", "base45"), ("RN1:" + "A" * 9000, "prefix"), ("RN1:AAA", "zlib"),
+     (b"\xff\xfe", "prefix")],
+)
+def test_broken_outer_layers_name_their_stage(text: str | bytes, stage: str) -> None:
+    with pytest.raises(MalformedToken) as caught:
+        parse_token(text)
+    assert caught.value.stage == stage
+
+
+def test_a_zlib_bomb_is_refused() -> None:
+    import zlib
+
+    from conftest import rewrap
+
+    with pytest.raises(MalformedToken, match="inflates beyond"):
+        parse_token(rewrap(b"\x00" * 200_000))
+    assert len(zlib.compress(b"\x00" * 200_000, 9)) < 1000

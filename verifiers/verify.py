@@ -1,0 +1,126 @@
+"""Decide the verdict for a QR token against a `TrustSource`, offline.
+
+The order is docs/internals.md, "Verdicts": the first rule that applies wins.
+"""
+
+from __future__ import annotations
+
+from verifiers.errors import MalformedToken
+from verifiers.token import LicenceClaims, UnverifiedToken, parse_token
+from verifiers.trust import DepartmentRecord, KeyRecord, LicenceStatus, TrustSource
+from verifiers.verdict import VerificationResult, Verdict
+
+
+def verify_token(
+    text: str | bytes, trust: TrustSource, now: int, verifier_region: str
+) -> VerificationResult:
+    """Return the verdict for QR text at time `now` for a verifier in `verifier_region`.
+
+    Bad tokens of any kind give a verdict; only programming errors raise.
+    """
+    try:
+        token = parse_token(text)
+    except MalformedToken as exc:
+        return VerificationResult(Verdict.MALFORMED, f"{exc.stage}: {exc.detail}")
+    unverified = token.unverified_claims
+    leaf = unverified.leaf
+    kid_hex, leaf_hex = token.kid.hex(), leaf.hex()
+
+    key = trust.key(token.kid)
+    department = None if key is None else trust.department(unverified.issuer)
+    refusal = _issuer_problem(token, key, department, trust, verifier_region)
+    if refusal is not None:
+        return VerificationResult(Verdict.UNKNOWN_ISSUER, refusal, kid=kid_hex, leaf=leaf_hex)
+    assert key is not None and department is not None
+
+    problem = _signature_problem(token, key)
+    if problem is not None:
+        if trust.anchor_issuer(leaf) == unverified.issuer:
+            return VerificationResult(
+                Verdict.TAMPERED, f"{problem}; the licence is genuine but the token was altered",
+                kid=kid_hex, leaf=leaf_hex,
+            )
+        return VerificationResult(Verdict.BAD_SIGNATURE, problem, kid=kid_hex, leaf=leaf_hex)
+    claims = unverified  # the signature verified under the issuer's own key
+
+    if not key.valid_at(claims.issued_at):
+        return VerificationResult(Verdict.KEY_NOT_VALID_AT_ISSUE, _key_problem(key, claims.issued_at),
+                                  kid=kid_hex, leaf=leaf_hex)
+
+    status = trust.status(leaf, now)
+    status_reason = status_since = None
+    if status.status is LicenceStatus.REVOKED:
+        verdict, reason = Verdict.REVOKED, f"revoked since {status.since} (reason {status.reason_code})"
+        status_reason, status_since = status.reason_code, status.since
+    elif status.status is LicenceStatus.SUSPENDED:
+        verdict, reason = Verdict.SUSPENDED, f"suspended since {status.since} (reason {status.reason_code})"
+        status_reason, status_since = status.reason_code, status.since
+    elif now < claims.valid_from:
+        verdict, reason = Verdict.NOT_YET_VALID, f"valid from {claims.valid_from}"
+    elif claims.valid_until is not None and now >= claims.valid_until:
+        verdict, reason = Verdict.EXPIRED, f"expired at {claims.valid_until}"
+    elif trust.anchor_issuer(leaf) != claims.issuer:
+        verdict, reason = Verdict.NOT_ANCHORED_YET, f"leaf is in no batch anchored by {claims.issuer} yet"
+    else:
+        verdict, reason = Verdict.VALID, "signature, key, status, dates and anchor check out"
+    return _result(verdict, reason, claims, department, kid_hex, leaf_hex, status_reason, status_since)
+
+
+def _issuer_problem(
+    token: UnverifiedToken,
+    key: KeyRecord | None,
+    department: DepartmentRecord | None,
+    trust: TrustSource,
+    verifier_region: str,
+) -> str | None:
+    unverified = token.unverified_claims
+    if key is None:
+        return f"signing key {token.kid.hex()} is not in the key history"
+    if department is None:
+        return f"issuer department {unverified.issuer!r} is unknown"
+    if department.region != unverified.issuer_region:
+        return (f"token names region {unverified.issuer_region!r} but {department.code} "
+                f"is registered in {department.region!r}")
+    if department.region != verifier_region and not trust.is_trusted(
+        verifier_region, department.region, unverified.licence_type
+    ):
+        return (f"region {verifier_region} does not recognise {unverified.licence_type} "
+                f"licences from region {department.region}")
+    return None
+
+
+def _signature_problem(token: UnverifiedToken, key: KeyRecord) -> str | None:
+    issuer = token.unverified_claims.issuer
+    if key.department != issuer:
+        return f"key {key.kid.hex()} belongs to {key.department}, not {issuer}"
+    if key.alg != token.alg:
+        return f"key {key.kid.hex()} signs with algorithm {key.alg}, the token claims {token.alg}"
+    if not token.signature_valid(key.public_key):
+        return f"signature does not verify under key {key.kid.hex()}"
+    return None
+
+
+def _key_problem(key: KeyRecord, issued_at: int) -> str:
+    if issued_at < key.valid_from:
+        return f"issued at {issued_at}, before key {key.kid.hex()} became valid at {key.valid_from}"
+    if key.valid_to is not None and issued_at >= key.valid_to:
+        return f"issued at {issued_at}, after key {key.kid.hex()} expired at {key.valid_to}"
+    return f"issued at {issued_at}, after key {key.kid.hex()} was compromised at {key.compromised_since}"
+
+
+def _result(
+    verdict: Verdict,
+    reason: str,
+    claims: LicenceClaims,
+    department: DepartmentRecord,
+    kid_hex: str,
+    leaf_hex: str,
+    status_reason: int | None,
+    status_since: int | None,
+) -> VerificationResult:
+    return VerificationResult(
+        verdict, reason, claims.issuer, department.name, claims.issuer_region,
+        claims.licence_type, claims.type_name, claims.identifier, claims.issued_at,
+        claims.valid_from, claims.valid_until, dict(claims.disclosed), kid_hex, leaf_hex,
+        status_reason, status_since,
+    )
