@@ -10,12 +10,12 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import TEST_ACCOUNTS, address_bytes
 from eth._utils.address import generate_contract_address
 
 from node.chain.embedded import EmbeddedChain
 from node.chain.errors import ChainError, TransactionRejected
 from node.chain.txsend import TxSender
+from tests.chain.harness import TEST_ACCOUNTS, address_bytes
 
 from . import probe
 

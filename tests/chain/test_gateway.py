@@ -6,11 +6,11 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import ChainHarness, address_bytes
 from eth_account import Account
 from eth_hash.auto import keccak
 
 from node.chain.errors import CallReverted, TransactionRejected
+from tests.chain.harness import ChainHarness, address_bytes
 
 from . import probe
 
