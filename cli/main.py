@@ -387,7 +387,8 @@ def _verify_offline(token: str, snapshot: Path, region: str | None, pin: str | N
         raise CliError("untrusted_snapshot", str(exc)) from None
     verifier_region = region or (snap.department(snap.exporter).region
                                  if snap.department(snap.exporter) else "")
-    now = int(time.time()) if at is None else at
+    # The snapshot reflects the chain at its block's time; "now" is never earlier than that.
+    now = max(int(time.time()), snap.position.block_timestamp) if at is None else at
     result = verify_token(token, snap, now=now, verifier_region=verifier_region).to_json()
     result.update(checked_at=now, snapshot_block=snap.position.block_number,
                   snapshot_exported_at=snap.exported_at, snapshot_exporter=snap.exporter)

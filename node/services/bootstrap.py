@@ -78,7 +78,8 @@ def open_gateway(chain: str, data_dir: Path, chain_id: int,
     if chain == "embedded":
         from node.chain.embedded import EmbeddedChain
 
-        return EmbeddedChain(data_dir / "chain", chain_id=chain_id, genesis_balances=genesis)
+        return EmbeddedChain(data_dir / "chain", chain_id=chain_id, genesis_balances=genesis,
+                             max_lead=1)
     from node.chain.rpc import RpcChain
 
     return RpcChain(chain)
@@ -103,6 +104,16 @@ def _transact(tx: TxSender, account: LocalAccount, to: bytes | None, data: bytes
     if receipt.status != 1:
         raise InitError(f"set-up transaction from {account.address} reverted")
     return receipt
+
+
+def _transact_all(tx: TxSender, calls: list[tuple[LocalAccount, bytes, bytes]]) -> list[Receipt]:
+    """Send independent transactions together (one block on the embedded chain)."""
+    signed = [tx.build(account, to, data) for account, to, data in calls]
+    tx.send(signed)
+    receipts = [tx.wait(t.hash, timeout=60) for t in signed]
+    if any(r.status != 1 for r in receipts):
+        raise InitError("a set-up transaction reverted")
+    return receipts
 
 
 def init_demo(data_dir: Path, chain: str = "embedded", db_url: str | None = None,
@@ -133,27 +144,30 @@ def init_demo(data_dir: Path, chain: str = "embedded", db_url: str | None = None
             [[a.address for a in council], COUNCIL_THRESHOLD]))
         registry = deploy.contract_address
         assert registry is not None
-        for ident in identities:
-            progress(f"council adds {ident.code}")
-            action = registry_abi.encode_call("addDepartment", [
-                to_bytes32(ident.code), accounts[ident.code].address, ident.role_bits,
-                to_bytes32(ident.region), ident.endpoint])
-            _transact(tx, council[0], registry, registry_abi.encode_call("propose", [action]))
-            proposal = registry_abi.decode_output(
-                "proposalCount", gateway.call(registry, registry_abi.encode_call("proposalCount")))[0]
-            _transact(tx, council[1], registry, registry_abi.encode_call("approve", [proposal]))
-
+        progress("the council adds the departments")
+        actions = [registry_abi.encode_call("addDepartment", [
+            to_bytes32(i.code), accounts[i.code].address, i.role_bits, to_bytes32(i.region),
+            i.endpoint]) for i in identities]
+        first = registry_abi.decode_output(
+            "proposalCount", gateway.call(registry, registry_abi.encode_call("proposalCount")))[0] + 1
+        _transact_all(tx, [(council[0], registry, registry_abi.encode_call("propose", [a]))
+                           for a in actions])
+        _transact_all(tx, [(council[1], registry, registry_abi.encode_call("approve", [first + n]))
+                           for n in range(len(actions))])
         engine_url = db_url or f"sqlite:///{(data_dir / 'ledger.sqlite3').resolve()}"
         engine = make_engine(engine_url)
         migrate(engine)
         tokens: dict[str, str] = {}
+        progress("each department registers its signing key")
+        new_keys = {i.code: keys.create_signing_key(i.code, COSE_ES256) for i in identities}
+        receipts = _transact_all(tx, [
+            (accounts[i.code], registry, registry_abi.encode_call(
+                "rotateKey", [new_keys[i.code].kid, new_keys[i.code].alg,
+                              new_keys[i.code].public_key_der])) for i in identities])
+        block = gateway.block(receipts[0].block_number)
         with Session(engine) as s:
             for ident in identities:
-                progress(f"{ident.code} registers its signing key")
-                new = keys.create_signing_key(ident.code, COSE_ES256)
-                receipt = _transact(tx, accounts[ident.code], registry, registry_abi.encode_call(
-                    "rotateKey", [new.kid, new.alg, new.public_key_der]))
-                block = gateway.block(receipt.block_number)
+                new = new_keys[ident.code]
                 s.add(SigningKey(kid=new.kid.hex(), department=ident.code, alg=new.alg,
                                  public_key=new.public_key_der.hex(), key_file=new.path.name,
                                  created_at=int(time.time()), active=True,

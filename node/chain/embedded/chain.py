@@ -81,7 +81,12 @@ class EmbeddedChain:
         genesis_balances: Mapping[bytes, int] | None = None,
         gas_limit: int = DEFAULT_GAS_LIMIT,
         synchronous: str = "FULL",
+        max_lead: int | None = None,
     ) -> None:
+        # max_lead bounds how far block times may run ahead of the wall clock: blocks need
+        # strictly increasing whole-second timestamps, so a burst of blocks otherwise drifts
+        # into the future. A node sets it; behaviour suites leave it off for speed.
+        self._max_lead = max_lead
         self._lock = threading.RLock()
         self._store = BufferedStore(Path(folder) / "chain.sqlite3", synchronous=synchronous)
         self._chain_id = chain_id
@@ -367,6 +372,9 @@ class EmbeddedChain:
     def _seal(
         self, parent: BlockHeaderAPI, transactions: Sequence[SignedTransactionAPI]
     ) -> tuple[BlockHeaderAPI, list[LogRow]]:
+        if self._next_timestamp is None and self._max_lead is not None:
+            while parent.timestamp + 1 - time.time() > self._max_lead:
+                time.sleep(0.01)
         timestamp = self._next_timestamp or max(int(time.time()), parent.timestamp + 1)
         self._next_timestamp = None
         chain = self._chain
