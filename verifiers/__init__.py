@@ -36,7 +36,7 @@ from verifiers.trust import (
     TrustRelation,
     TrustSource,
 )
-from verifiers.verdict import VerificationResult, Verdict
+from verifiers.verdict import Verdict, VerificationResult
 from verifiers.verify import verify_token
 
 __all__ = [

@@ -20,8 +20,8 @@ from typing import Any
 
 import base45
 import cbor2
-from ledger.domain.canonical import keccak256
 
+from ledger.domain.canonical import keccak256
 from verifiers._base45 import b45decode
 from verifiers.cose import Signer, UnverifiedSign1, parse_sign1, verify_signature
 from verifiers.errors import BadSignature, MalformedToken

@@ -92,7 +92,7 @@ class TrustRelation:
     licence_type: str
 
 
-def status_at(history: "list[StatusEvent] | tuple[StatusEvent, ...]", at: int) -> StatusRecord:
+def status_at(history: list[StatusEvent] | tuple[StatusEvent, ...], at: int) -> StatusRecord:
     """Return the status a time-ordered event history gives at time `at`."""
     current = ACTIVE
     for event in history:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from verifiers.errors import MalformedToken
 from verifiers.token import LicenceClaims, UnverifiedToken, parse_token
 from verifiers.trust import DepartmentRecord, KeyRecord, LicenceStatus, TrustSource
-from verifiers.verdict import VerificationResult, Verdict
+from verifiers.verdict import Verdict, VerificationResult
 
 
 def verify_token(

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import cbor2
 import pytest
-from cryptography.hazmat.primitives import serialization
 from conftest import make_claims, rewrap, with_claims
+from cryptography.hazmat.primitives import serialization
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pycose.keys import CoseKey

@@ -9,8 +9,8 @@ from verifiers import (
     LicenceStatus,
     StatusEvent,
     TrustRelation,
-    VerificationResult,
     Verdict,
+    VerificationResult,
     build_token,
     verify_token,
 )
