@@ -4,14 +4,23 @@ from __future__ import annotations
 
 import os
 import time
+import tomllib
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from node.config import read_config_file
 
 DEFAULT_DATA = "data"
+
+
+def read_config_file(data: Path) -> dict[str, Any]:
+    """Return ``<data>/regnode.toml`` (the CLI reads it itself: it talks to nodes over HTTP)."""
+    path = data / "regnode.toml"
+    if not path.exists():
+        return {}
+    with path.open("rb") as fh:
+        return tomllib.load(fh)
 
 
 class CliError(Exception):

@@ -47,6 +47,7 @@ RULES = (
                 "cbor2",
                 "base45",
                 "zxingcpp",
+                "segno",
                 "PIL",
                 "cryptography",
                 "httpx",

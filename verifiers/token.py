@@ -22,7 +22,7 @@ import base45
 import cbor2
 
 from ledger.domain.canonical import keccak256
-from verifiers._base45 import b45decode
+from verifiers._base45 import b45decode, b45encode
 from verifiers.cose import Signer, UnverifiedSign1, parse_sign1, verify_signature
 from verifiers.errors import BadSignature, MalformedToken
 from verifiers.qr import qr_png, qr_svg, qr_version
@@ -157,7 +157,7 @@ class UnverifiedToken:
 def build_token(claims: LicenceClaims, signer: Signer) -> str:
     """Sign `claims` with `signer` and return the QR text."""
     cose = signer.sign1(claims.to_cbor())
-    return PREFIX + base45.b45encode(zlib.compress(cose, 9)).decode("ascii")
+    return PREFIX + b45encode(zlib.compress(cose, 9))
 
 
 def decode_cose(text: str | bytes) -> bytes:
