@@ -7,6 +7,7 @@ variables, ``<data>/regnode.toml``, defaults. Nothing is read at import time:
 
 from __future__ import annotations
 
+import os
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
@@ -101,12 +102,12 @@ def read_config_file(data_dir: Path) -> dict[str, Any]:
 def load_settings(data_dir: Path, **overrides: Any) -> Settings:
     """Build the settings for the node whose data folder is ``data_dir``."""
     values = read_config_file(data_dir)
-    values.update({k: v for k, v in overrides.items() if v is not None})
     values["data_dir"] = data_dir
     # Environment variables beat the file; keyword overrides beat both.
     env_settings = Settings(data_dir=data_dir)
-    env_set = {k for k in env_settings.model_fields_set if k != "data_dir"}
-    merged = {**values, **{k: getattr(env_settings, k) for k in env_set}}
+    from_env = {name for name in Settings.model_fields
+                if f"REGNODE_{name.upper()}" in os.environ and name != "data_dir"}
+    merged = {**values, **{k: getattr(env_settings, k) for k in from_env}}
     merged.update({k: v for k, v in overrides.items() if v is not None})
     return Settings(**merged)
 
