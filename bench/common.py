@@ -1,0 +1,168 @@
+"""Shared bench plumbing: a fresh demo node in a temp folder, typical licences, anvil.
+
+A node is opened the way the node tests open one (``tests/node/conftest.py``): the
+demo consortium is created with ``init_demo``, the runtime runs without its
+background thread (the bench drives it with ``Runtime.settle``), and requests go
+through the real FastAPI app via ``fastapi.testclient.TestClient``.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import subprocess
+import tempfile
+import time
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from ledger.domain.identifiers import uscc_check_char
+from ledger.store.models import AnchorBatch, Licence, OutboxEntry, PendingLeaf
+
+BUSINESS = "11100000000013338W011"  # 营业执照 in node/data/licence_types.json
+DEPARTMENT = "MARKET"
+CHUNK = 2_000  # licences per POST /v1/licences/batch
+SETTLE_TIMEOUT = 3_600.0
+
+_SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
+_GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平"
+_DISTRICTS = ["朝阳区建国路", "海淀区中关村大街", "东城区王府井大街", "西城区金融大街",
+              "丰台区南三环西路", "通州区新华大街", "昌平区回龙观东大街", "大兴区兴华大街"]
+_SCOPES = ["软件开发；技术服务", "餐饮服务；食品销售", "货物进出口；技术进出口",
+           "建筑工程施工；装饰装修", "零售日用百货；服装鞋帽", "企业管理咨询；会议服务"]
+_SUFFIX = ["科技有限公司", "商贸有限公司", "餐饮管理有限公司", "建设工程有限公司", "文化传媒有限公司"]
+
+
+def company_uscc(i: int) -> str:
+    """Return a well-formed (check character included) company USCC, distinct per ``i``."""
+    first17 = "91110105" + f"{i:09d}"[-9:]
+    return first17 + uscc_check_char(first17)
+
+
+def licence_body(i: int) -> dict[str, Any]:
+    """Return a typical business licence request (~6 subject fields), distinct per ``i``."""
+    rep = _SURNAMES[i % 20] + _GIVEN[(i // 20) % 20]
+    return {
+        "type": BUSINESS,
+        "holder_name": f"北京{_SURNAMES[(i // 7) % 20]}{_GIVEN[(i // 3) % 20]}"
+                       f"{_SUFFIX[i % 5]}{i}",
+        "holder_id": company_uscc(i),
+        "holder_id_type": "USCC",
+        "fields": {
+            "legalRepresentative": rep,
+            "registeredCapital": f"{(i % 990) + 10}万元人民币",
+            "address": f"北京市{_DISTRICTS[i % 8]}{(i % 300) + 1}号",
+            "businessScope": _SCOPES[i % 6],
+            "establishedDate": f"20{10 + i % 15:02d}-{1 + i % 12:02d}-{1 + i % 28:02d}",
+        },
+    }
+
+
+@dataclass
+class Node:
+    """A running demo node in a temp folder: runtime, HTTP client, department tokens."""
+
+    data: Path
+    runtime: Any
+    client: Any
+    tokens: dict[str, str]
+    chain: str
+    init_s: float
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def headers(self, dept: str = DEPARTMENT) -> dict[str, str]:
+        return {"authorization": f"Bearer {self.tokens[dept]}"}
+
+    def issue(self, start: int, count: int, chunk: int = CHUNK) -> list[dict[str, Any]]:
+        """POST ``count`` licences in chunks to the batch endpoint; return the results."""
+        results: list[dict[str, Any]] = []
+        for k in range(start, start + count, chunk):
+            bodies = [licence_body(i) for i in range(k, min(k + chunk, start + count))]
+            r = self.client.post("/v1/licences/batch", json={"licences": bodies},
+                                 headers=self.headers())
+            if r.status_code != 201:
+                raise RuntimeError(f"batch issue failed: {r.status_code} {r.text[:500]}")
+            results.extend(r.json()["results"])
+        return results
+
+    def settle(self) -> None:
+        self.runtime.settle(timeout=SETTLE_TIMEOUT)
+
+    def check_all_anchored(self, expected: int) -> None:
+        """Raise unless ``expected`` licences exist, all in batches anchored and indexed."""
+        with Session(self.runtime.engine) as s:
+            total = s.exec(select(func.count()).select_from(Licence)).one()
+            unbatched = s.exec(select(func.count()).select_from(Licence)
+                               .where(col(Licence.batch_id).is_(None))).one()
+            pending = s.exec(select(func.count()).select_from(PendingLeaf)).one()
+            unanchored = s.exec(select(func.count()).select_from(AnchorBatch)
+                                .where(col(AnchorBatch.anchored_block).is_(None))).one()
+            failed = s.exec(select(func.count()).select_from(OutboxEntry)
+                            .where(OutboxEntry.state != "mined")).one()
+        problems = {"licences": total, "unbatched": unbatched, "pending": pending,
+                    "unanchored_batches": unanchored, "outbox_not_mined": failed}
+        if total != expected or unbatched or pending or unanchored or failed:
+            raise RuntimeError(f"node did not anchor everything: {problems}")
+
+    def anchor_gas(self) -> list[tuple[int, int]]:
+        """Return (batch size, gas used) of every mined anchorBatch transaction."""
+        with Session(self.runtime.engine) as s:
+            rows = s.exec(select(AnchorBatch.count, OutboxEntry.gas_used).join(
+                OutboxEntry, col(OutboxEntry.id) == col(AnchorBatch.outbox_id)).where(
+                OutboxEntry.kind == "anchor", OutboxEntry.state == "mined")).all()
+        return [(int(c), int(g)) for c, g in rows if g is not None]
+
+
+def quiet() -> None:
+    """Silence the deprecation noise the test client prints on import."""
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+    warnings.filterwarnings("ignore", message=".*httpx.*")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+
+
+@contextmanager
+def demo_node(chain: str = "embedded", batch_size: int = 1024,
+              chain_id: int = 1337) -> Iterator[Node]:
+    """Create a fresh demo node in a temp folder and yield it; remove everything after."""
+    quiet()
+    from fastapi.testclient import TestClient
+
+    from node.app import create_app
+    from node.config import load_settings
+    from node.runtime import Runtime
+    from node.services.bootstrap import init_demo, read_tokens
+
+    tmp = Path(tempfile.mkdtemp(prefix="regnode-bench-"))
+    data = tmp / "data"
+    runtime = None
+    try:
+        t0 = time.perf_counter()
+        init_demo(data, chain=chain, chain_id=chain_id, port=18000)
+        init_s = time.perf_counter() - t0
+        settings = load_settings(data, background=False, batch_size=batch_size)
+        runtime = Runtime(settings)
+        client = TestClient(create_app(settings, runtime), raise_server_exceptions=True)
+        yield Node(data, runtime, client, read_tokens(data), chain, init_s)
+    finally:
+        if runtime is not None:
+            runtime.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+@contextmanager
+def anvil_chain() -> Iterator[tuple[str, str]]:
+    """Start a fresh anvil; yield (JSON-RPC URL, anvil version)."""
+    from node.chain.anvil import AnvilProcess, find_anvil
+
+    out = subprocess.run([str(find_anvil()), "--version"], capture_output=True, text=True,
+                         timeout=30)
+    version = (out.stdout or out.stderr).strip().splitlines()[0] if out else "unknown"
+    with AnvilProcess(chain_id=31337) as proc:
+        yield proc.url, version
