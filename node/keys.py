@@ -8,7 +8,6 @@ and the file name.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,11 +17,10 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
-SigningPrivateKey = ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey
+from verifiers.cose import Signer
+from verifiers.trust import ALG_ES256
 
-COSE_ES256 = -7
-COSE_EDDSA = -8
-COSE_ES384 = -35
+SigningPrivateKey = ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey
 
 
 class KeyStoreError(Exception):
@@ -39,18 +37,6 @@ class NewSigningKey:
     alg: int
     public_key_der: bytes
     path: Path
-
-
-def spki_der(private_key: SigningPrivateKey) -> bytes:
-    """Return the SubjectPublicKeyInfo DER of ``private_key``'s public half."""
-    return private_key.public_key().public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-
-
-def kid_for(public_key_der: bytes) -> bytes:
-    """Return the 8-byte key id: the first bytes of SHA-256 over the SPKI DER."""
-    return hashlib.sha256(public_key_der).digest()[:8]
 
 
 class KeyStore:
@@ -92,26 +78,15 @@ class KeyStore:
         return loaded
 
     # credential-signing keys --------------------------------------------------------
-    def create_signing_key(self, department: str, alg: int = COSE_ES256) -> NewSigningKey:
+    def create_signing_key(self, department: str, alg: int = ALG_ES256) -> NewSigningKey:
         """Generate a credential-signing key for ``department`` and store it as PEM."""
-        private: SigningPrivateKey
-        if alg == COSE_ES256:
-            private = ec.generate_private_key(ec.SECP256R1())
-        elif alg == COSE_ES384:
-            private = ec.generate_private_key(ec.SECP384R1())
-        elif alg == COSE_EDDSA:
-            private = ed25519.Ed25519PrivateKey.generate()
-        else:
-            raise KeyStoreError(f"unsupported signing algorithm {alg}")
-        der = spki_der(private)
-        kid = kid_for(der)
-        pem = private.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-        path = self._write_private(f"{department}.sign.{kid.hex()}.pem", pem)
-        return NewSigningKey(kid=kid, alg=alg, public_key_der=der, path=path)
+        try:
+            signer = Signer.generate(alg)
+        except ValueError as exc:
+            raise KeyStoreError(str(exc)) from None
+        path = self._write_private(f"{department}.sign.{signer.kid.hex()}.pem", signer.private_pem())
+        return NewSigningKey(kid=signer.kid, alg=signer.alg, public_key_der=signer.public_key_der,
+                             path=path)
 
     def signing_key(self, file_name: str) -> SigningPrivateKey:
         """Load a credential-signing key by its file name."""

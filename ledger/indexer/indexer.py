@@ -164,16 +164,16 @@ class Indexer:
             remembered = s.exec(
                 select(IndexedBlock).order_by(col(IndexedBlock.number).desc()).limit(256)
             ).all()
+        if not remembered:
+            return None
         fork: int | None = None
         for rb in remembered:
             current = self.source.block(rb.number)
             if current is not None and current.hash.hex() == rb.hash:
                 fork = rb.number
                 break
-        if remembered and fork == remembered[0].number:
-            return None
-        if not remembered:
-            return None
+        if fork == remembered[0].number:
+            return None  # the newest block we indexed is still canonical
         fork_point = fork if fork is not None else self.start_block - 1
         log.warning("chain reorganisation detected", extra={"fork_point": fork_point})
         self._rewind(fork_point)

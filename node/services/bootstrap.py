@@ -25,11 +25,12 @@ from ledger.store.models import SigningKey
 from node.chain.abi import contract
 from node.chain.gateway import ChainGateway, Receipt
 from node.chain.txsend import TxSender
-from node.config import Settings, load_settings, write_config_file
+from node.config import write_config_file
 from node.errors import NodeError
-from node.keys import COSE_ES256, KeyStore
+from node.keys import KeyStore
 from node.services.auth import issue_token
 from node.services.context import Identity, write_identities
+from verifiers.trust import ALG_ES256
 
 TOKENS_FILE = "tokens.json"
 FUNDING_WEI = 10**24
@@ -159,7 +160,7 @@ def init_demo(data_dir: Path, chain: str = "embedded", db_url: str | None = None
         migrate(engine)
         tokens: dict[str, str] = {}
         progress("each department registers its signing key")
-        new_keys = {i.code: keys.create_signing_key(i.code, COSE_ES256) for i in identities}
+        new_keys = {i.code: keys.create_signing_key(i.code, ALG_ES256) for i in identities}
         receipts = _transact_all(tx, [
             (accounts[i.code], registry, registry_abi.encode_call(
                 "rotateKey", [new_keys[i.code].kid, new_keys[i.code].alg,
@@ -206,8 +207,3 @@ def read_tokens(data_dir: Path) -> dict[str, str]:
     """Return the department tokens ``init --demo`` wrote (empty when none)."""
     path = data_dir / TOKENS_FILE
     return json.loads(path.read_text()) if path.exists() else {}
-
-
-def settings_for(data_dir: Path) -> Settings:
-    """Return the settings of an initialised data folder."""
-    return load_settings(data_dir)

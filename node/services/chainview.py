@@ -90,9 +90,13 @@ def _status_history(session: Session, leaf: str) -> list[StatusEvent]:
     rows = session.exec(select(ChainEvent).where(
         ChainEvent.subject == leaf, col(ChainEvent.name).in_(list(STATUS_EVENTS)))
         .order_by(col(ChainEvent.block_number), col(ChainEvent.log_index))).all()
-    return [StatusEvent(at=int(json.loads(r.args)["at"]), status=STATUS_EVENTS[r.name],
-                        reason_code=int(json.loads(r.args).get("reason", 0)))
-            for r in rows]
+    return [_status_event(r) for r in rows]
+
+
+def _status_event(row: ChainEvent) -> StatusEvent:
+    args = json.loads(row.args)
+    return StatusEvent(at=int(args["at"]), status=STATUS_EVENTS[row.name],
+                       reason_code=int(args.get("reason", 0)))
 
 
 class TrustView:
@@ -189,9 +193,7 @@ class TrustView:
                           .order_by(col(ChainEvent.block_number), col(ChainEvent.log_index))).all()
         out: dict[bytes, list[StatusEvent]] = defaultdict(list)
         for r in rows:
-            a = json.loads(r.args)
-            out[bytes.fromhex(r.subject)].append(StatusEvent(
-                at=int(a["at"]), status=STATUS_EVENTS[r.name], reason_code=int(a.get("reason", 0))))
+            out[bytes.fromhex(r.subject)].append(_status_event(r))
         return dict(out)
 
     def anchor_issuer(self, leaf: bytes) -> str | None:

@@ -11,16 +11,15 @@ from sqlmodel import Session, col, select
 from ledger.store import audit
 from ledger.store.models import AnchorBatch, Licence, OutboxEntry, SigningKey
 from node.errors import ContractRefused, Unavailable
-from node.keys import COSE_ES256
 from node.services.outbox import enqueue
 from verifiers.snapshot import ChainPosition, TrustSnapshot, export_snapshot
-from verifiers.trust import TrustRelation
+from verifiers.trust import ALG_ES256, TrustRelation
 
 if TYPE_CHECKING:
     from node.runtime import Runtime
 
 
-def rotate(runtime: Runtime, department: str, alg: int = COSE_ES256,
+def rotate(runtime: Runtime, department: str, alg: int = ALG_ES256,
            timeout: float = 60.0) -> dict[str, object]:
     """Register a new signing key on chain, then make it the one new licences use.
 

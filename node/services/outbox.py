@@ -177,12 +177,9 @@ class Sender:
                           .values(state="sent", updated_at_ms=now_ms()))
                 s.commit()
         report.sent += len(raws)
-        refreshed = []
         with Session(self.ctx.engine) as s:
-            for e, _ in raws:
-                row = s.get(OutboxEntry, e.id)
-                if row is not None:
-                    refreshed.append(row)
+            refreshed = list(s.exec(select(OutboxEntry).where(
+                col(OutboxEntry.id).in_([e.id for e, _ in raws])).order_by(col(OutboxEntry.id))))
         self._check_sent(refreshed, report)
 
     def _resend_individually(self, raws: list[tuple[OutboxEntry, bytes]]) -> None:
