@@ -10,7 +10,6 @@ from typing import Any
 
 import httpx
 
-
 DEFAULT_DATA = "data"
 
 
