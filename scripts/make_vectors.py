@@ -95,16 +95,19 @@ def claims(name: str, serial: int, *, issuer: str = "MARKET", region: str = SHEN
 
 
 TYPICAL_DISCLOSED: dict[str, str | int] = {
-    "name": "深圳市星辰科技有限公司",
-    "rep": "张伟",
-    "addr": "深圳市南山区科技南路18号",
-    "scope": "软件开发",
-    "cap": "1000万元",
+    "holderName": "深圳市星辰智能科技有限公司",
+    "holderId": "91440300MA5FXK2Q3E",
+    "holderIdType": "USCC",
+    "legalRepresentative": "张伟",
+    "registeredCapital": "1000万元人民币",
+    "address": "深圳市南山区粤海街道科技南十二路18号星辰大厦12层",
+    "businessScope": "软件开发；信息系统集成服务；人工智能应用软件开发",
+    "establishedDate": "2019-03-15",
 }
 
 
 def typical_claims() -> LicenceClaims:
-    """Return a typical business licence: 5 disclosed Chinese fields, open-ended validity."""
+    """Return a typical business licence: 8 disclosed fields as the node issues them, open-ended."""
     return LicenceClaims(
         identifier="1.2.156.3005.2.11100000000013338W011.11430000006122244L.20230000403.001.U",
         issuer="MARKET", issuer_region=SHENZHEN, licence_type=BUSINESS, type_name="营业执照",

@@ -1,5 +1,8 @@
 """The QR token: `RN1:` + Base45(zlib(COSE_Sign1(CBOR claims))).
 
+zlib compresses against a fixed preset dictionary of licence vocabulary
+(`verifiers.dictionary`); streams without one are read too.
+
 Claims use integer keys (docs/internals.md, "QR token")::
 
     1 format version (1)      5 licence type code    9 valid until (absent: open-ended)
@@ -18,12 +21,12 @@ import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
-import base45
 import cbor2
 
 from ledger.domain.canonical import keccak256
 from verifiers._base45 import b45decode, b45encode
 from verifiers.cose import Signer, UnverifiedSign1, parse_sign1, verify_signature
+from verifiers.dictionary import DICTIONARY, DICTIONARY_ID
 from verifiers.errors import BadSignature, MalformedToken
 from verifiers.qr import qr_png, qr_svg, qr_version
 
@@ -154,10 +157,20 @@ class UnverifiedToken:
         return verify_signature(self.alg, public_key_der, self.sig_structure, self.signature)
 
 
+#: zlib level 9 saves no byte over 6 on tokens this small and costs more time.
+ZLIB_LEVEL = 6
+_DEFLATER = zlib.compressobj(ZLIB_LEVEL, zlib.DEFLATED, zlib.MAX_WBITS, 8, zlib.Z_DEFAULT_STRATEGY, DICTIONARY)
+
+
+def compress(cose: bytes) -> bytes:
+    """Return `cose` as a zlib stream against the RN1 preset dictionary."""
+    deflater = _DEFLATER.copy()  # the dictionary is loaded once, not per token
+    return deflater.compress(cose) + deflater.flush()
+
+
 def build_token(claims: LicenceClaims, signer: Signer) -> str:
     """Sign `claims` with `signer` and return the QR text."""
-    cose = signer.sign1(claims.to_cbor())
-    return PREFIX + b45encode(zlib.compress(cose, 9))
+    return PREFIX + b45encode(compress(signer.sign1(claims.to_cbor())))
 
 
 def decode_cose(text: str | bytes) -> bytes:
@@ -178,11 +191,11 @@ def decode_cose(text: str | bytes) -> bytes:
         compressed = b45decode(text[len(PREFIX):])
     except ValueError as exc:
         raise MalformedToken("base45", str(exc)) from None
-    inflater = zlib.decompressobj()
+    inflater = zlib.decompressobj(zdict=DICTIONARY)
     try:
         cose = inflater.decompress(compressed, MAX_COSE_BYTES)
     except zlib.error as exc:
-        raise MalformedToken("zlib", str(exc)) from None
+        raise MalformedToken("zlib", _zlib_reason(compressed, exc)) from None
     if inflater.unconsumed_tail:
         raise MalformedToken("zlib", f"inflates beyond {MAX_COSE_BYTES} bytes")
     if not inflater.eof:
@@ -190,6 +203,15 @@ def decode_cose(text: str | bytes) -> bytes:
     if inflater.unused_data:
         raise MalformedToken("zlib", "bytes after the end of the stream")
     return cose
+
+
+def _zlib_reason(compressed: bytes, exc: zlib.error) -> str:
+    # A stream that names a preset dictionary (FDICT, RFC 1950 §2.2) other than RN1's.
+    if len(compressed) >= 6 and compressed[1] & 0x20:
+        dict_id = int.from_bytes(compressed[2:6], "big")
+        if dict_id != DICTIONARY_ID:
+            return f"stream needs preset dictionary {dict_id:#010x}, not RN1's {DICTIONARY_ID:#010x}"
+    return str(exc)
 
 
 def parse_token(text: str | bytes) -> UnverifiedToken:

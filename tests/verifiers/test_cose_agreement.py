@@ -83,3 +83,19 @@ def test_a_non_canonical_protected_header_is_read_in_full() -> None:
     assert (parsed.alg, parsed.kid) == (ALG_ES256, signer.kid)
     assert parsed.sig_structure == Sign1Message.decode(parsed.cose)._create_sig_structure()
     assert not parsed.signature_valid(signer.public_key_der)
+
+
+@pytest.mark.parametrize("alg", sorted(SIGNERS))
+def test_our_layout_is_pycoses_but_for_the_signature(alg: int) -> None:
+    signer = SIGNERS[alg]
+    payload = make_claims().to_cbor()
+    ours, theirs = cbor2.loads(signer.sign1(payload)), cbor2.loads(signer.sign1_pycose(payload))
+    assert ours.tag == theirs.tag == 18
+    assert ours.value[:3] == theirs.value[:3]
+    assert len(ours.value[3]) == len(theirs.value[3])
+    message = Sign1Message.decode(signer.sign1(payload))
+    pem = serialization.load_der_public_key(signer.public_key_der).public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    message.key = CoseKey.from_pem_public_key(pem.decode("ascii"))
+    assert message.verify_signature()

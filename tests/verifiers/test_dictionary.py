@@ -1,0 +1,64 @@
+"""The RN1 preset zlib dictionary: fixed, named in every token, and what keeps tokens small."""
+
+from __future__ import annotations
+
+import json
+import zlib
+
+import base45
+import pytest
+from conftest import VECTORS
+
+from verifiers import LicenceClaims, Signer, build_token, parse_token, qr_version
+from verifiers.dictionary import DICTIONARY, DICTIONARY_ID
+from verifiers.errors import MalformedToken
+from verifiers.token import PREFIX, decode_cose
+
+#: Pinned: a change to the dictionary is a new token format, never an edit of RN1.
+RN1_DICTIONARY_ID = 0x04EE9D18
+
+
+def typical() -> LicenceClaims:
+    data = json.loads((VECTORS / "typical_licence.json").read_text(encoding="utf-8"))
+    data.pop("description")
+    data["document_digest"] = bytes.fromhex(data["document_digest"])
+    return LicenceClaims(**data)
+
+
+def test_the_dictionary_is_the_pinned_one() -> None:
+    assert DICTIONARY_ID == RN1_DICTIONARY_ID
+    assert 0 < len(DICTIONARY) <= 32768  # it fits the largest zlib window
+
+
+def test_tokens_name_the_rn1_dictionary_in_their_zlib_header() -> None:
+    token = build_token(typical(), Signer.generate())
+    stream = base45.b45decode(token[len(PREFIX):])
+    assert stream[1] & 0x20, "FDICT flag set"
+    assert int.from_bytes(stream[2:6], "big") == DICTIONARY_ID
+    with pytest.raises(zlib.error):  # without the dictionary the stream cannot be read
+        zlib.decompress(stream)
+
+
+def test_a_stream_without_a_dictionary_is_still_read() -> None:
+    token = build_token(typical(), Signer.generate())
+    cose = decode_cose(token)
+    plain = PREFIX + base45.b45encode(zlib.compress(cose, 9)).decode("ascii")
+    assert parse_token(plain).unverified_claims == typical()
+
+
+def test_a_stream_naming_another_dictionary_is_malformed_zlib() -> None:
+    cose = decode_cose(build_token(typical(), Signer.generate()))
+    other = zlib.compressobj(9, zlib.DEFLATED, 15, 9, zlib.Z_DEFAULT_STRATEGY, b"another dictionary" * 10)
+    token = PREFIX + base45.b45encode(other.compress(cose) + other.flush()).decode("ascii")
+    with pytest.raises(MalformedToken) as caught:
+        parse_token(token)
+    assert caught.value.stage == "zlib"
+    assert f"{DICTIONARY_ID:#010x}" in str(caught.value)
+
+
+def test_the_dictionary_is_what_brings_a_typical_licence_under_version_19() -> None:
+    signer = Signer.generate()
+    cose = decode_cose(build_token(typical(), signer))
+    plain = PREFIX + base45.b45encode(zlib.compress(cose, 9)).decode("ascii")
+    with_dictionary = build_token(typical(), signer)
+    assert qr_version(with_dictionary) <= 18 < qr_version(plain)
