@@ -28,21 +28,21 @@ def b45decode(text: str) -> bytes:
     if rest == 1:
         raise ValueError("length leaves a single trailing character")
     full = 3 * groups
-    # Each triplet c + 45·d + 2025·e becomes one 32-bit big-endian word of one integer;
-    # a valid triplet is ≤ 0xFFFF, so the words never carry into each other.
-    words = bytearray(4 * groups)
-    words[3::4] = digits[0:full:3]
+    # Each triplet c + 45·d + 2025·e (at most 91,124: 17 bits) becomes one 24-bit
+    # big-endian word of one integer, so the words never carry into each other.
+    words = bytearray(full)
+    words[2::3] = digits[0:full:3]
     low = int.from_bytes(words, "big")
-    words[3::4] = digits[1:full:3]
+    words[2::3] = digits[1:full:3]
     mid = int.from_bytes(words, "big")
-    words[3::4] = digits[2:full:3]
+    words[2::3] = digits[2:full:3]
     high = int.from_bytes(words, "big")
-    packed = (low + 45 * mid + 2025 * high).to_bytes(4 * groups, "big")
-    if packed[0::4].count(0) != groups or packed[1::4].count(0) != groups:
+    packed = (low + 45 * mid + 2025 * high).to_bytes(full, "big")
+    if packed[0::3].count(0) != groups:
         raise ValueError("triplet value above 65535")
     out = bytearray(2 * groups + (rest == 2))
-    out[0 : 2 * groups : 2] = packed[2::4]
-    out[1 : 2 * groups : 2] = packed[3::4]
+    out[0 : 2 * groups : 2] = packed[1::3]
+    out[1 : 2 * groups : 2] = packed[2::3]
     if rest == 2:
         value = digits[full] + 45 * digits[full + 1]
         if value > 0xFF:

@@ -98,23 +98,29 @@ class LicenceClaims:
             raise MalformedToken("claims", f"payload is not CBOR: {exc}") from None
         if type(raw) is not dict:
             raise MalformedToken("claims", "payload is not a map")
-        if not raw.keys() <= _CLAIM_KEYS:
-            unknown = sorted(repr(k) for k in raw.keys() - _CLAIM_KEYS)
+        keys = raw.keys()
+        if not keys <= _CLAIM_KEYS:
+            unknown = sorted(repr(k) for k in keys - _CLAIM_KEYS)
             raise MalformedToken("claims", f"unknown claim keys {unknown}")
-        missing = _REQUIRED_KEYS - raw.keys()
-        if missing:
-            raise MalformedToken("claims", f"claims {sorted(missing)} are missing")
+        if len(raw) < len(_REQUIRED_KEYS) or not keys >= _REQUIRED_KEYS:
+            raise MalformedToken("claims", f"claims {sorted(_REQUIRED_KEYS - keys)} are missing")
         # `type(x) is` rather than isinstance: a CBOR true must not pass for an int.
         if type(raw[1]) is not int or raw[1] != FORMAT_VERSION:
             raise MalformedToken("claims", f"format version {raw[1]!r} is not {FORMAT_VERSION}")
-        for key in _TEXT_KEYS:
-            value = raw[key]
-            if type(value) is not str or (not value and key != 6):
-                raise MalformedToken("claims", f"claim {key} is not non-empty text")
-        for key in _TIME_KEYS:
-            value = raw.get(key, 0)
-            if type(value) is not int or not 0 <= value <= _MAX_TIME:
-                raise MalformedToken("claims", f"claim {key} is not a unix time")
+        identifier, issuer, region, licence_type, type_name = raw[2], raw[3], raw[4], raw[5], raw[6]
+        if not (type(identifier) is str and type(issuer) is str and type(region) is str
+                and type(licence_type) is str and type(type_name) is str
+                and identifier and issuer and region and licence_type):
+            key = next(k for k in _TEXT_KEYS if type(raw[k]) is not str or (not raw[k] and k != 6))
+            raise MalformedToken("claims", f"claim {key} is not non-empty text")
+        issued_at, valid_from, valid_until = raw[7], raw[8], raw.get(9)
+        if not (type(issued_at) is int and type(valid_from) is int
+                and (valid_until is None or type(valid_until) is int)
+                and 0 <= issued_at <= _MAX_TIME and 0 <= valid_from <= _MAX_TIME
+                and (valid_until is None or 0 <= valid_until <= _MAX_TIME)):
+            key = next(k for k in _TIME_KEYS if type(raw.get(k, 0)) is not int
+                       or not 0 <= raw.get(k, 0) <= _MAX_TIME)
+            raise MalformedToken("claims", f"claim {key} is not a unix time")
         digest = raw[10]
         if type(digest) is not bytes or len(digest) != 32:
             raise MalformedToken("claims", "document digest (10) is not 32 bytes")
@@ -124,8 +130,8 @@ class LicenceClaims:
         for key, value in disclosed.items():
             if type(key) is not str or not (type(value) is str or type(value) is int):
                 raise MalformedToken("claims", "disclosed fields (11) must map text to text or int")
-        return cls(raw[2], raw[3], raw[4], raw[5], raw[6], raw[7], raw[8], raw.get(9),
-                   digest, disclosed)
+        return cls(identifier, issuer, region, licence_type, type_name, issued_at, valid_from,
+                   valid_until, digest, disclosed)
 
 
 _CLAIM_KEYS = frozenset(range(1, 12))
@@ -162,6 +168,13 @@ ZLIB_LEVEL = 6
 _DEFLATER = zlib.compressobj(ZLIB_LEVEL, zlib.DEFLATED, zlib.MAX_WBITS, 8, zlib.Z_DEFAULT_STRATEGY, DICTIONARY)
 
 
+#: The six bytes every RN1 stream we write starts with (CMF, FLG, DICTID), and an
+#: inflater that has read them and loaded the dictionary, to copy per token.
+_STREAM_HEAD = _DEFLATER.copy().flush()[:6]
+_INFLATER = zlib.decompressobj(zdict=DICTIONARY)
+_INFLATER.decompress(_STREAM_HEAD)
+
+
 def compress(cose: bytes) -> bytes:
     """Return `cose` as a zlib stream against the RN1 preset dictionary."""
     deflater = _DEFLATER.copy()  # the dictionary is loaded once, not per token
@@ -191,9 +204,12 @@ def decode_cose(text: str | bytes) -> bytes:
         compressed = b45decode(text[len(PREFIX):])
     except ValueError as exc:
         raise MalformedToken("base45", str(exc)) from None
-    inflater = zlib.decompressobj(zdict=DICTIONARY)
+    if compressed[:6] == _STREAM_HEAD:  # our own header: start from the primed inflater
+        inflater, body = _INFLATER.copy(), compressed[6:]
+    else:
+        inflater, body = zlib.decompressobj(zdict=DICTIONARY), compressed
     try:
-        cose = inflater.decompress(compressed, MAX_COSE_BYTES)
+        cose = inflater.decompress(body, MAX_COSE_BYTES)
     except zlib.error as exc:
         raise MalformedToken("zlib", _zlib_reason(compressed, exc)) from None
     if inflater.unconsumed_tail:
