@@ -42,6 +42,8 @@ class Settings(BaseSettings):
     verifier_region: str = "110000"
     departments: list[str] = Field(default_factory=list)  # identities this node holds
     batch_size: int = 1024
+    # processes that sign large issuing requests; None: one per core when there are several
+    mint_workers: int | None = None
     batch_interval_ms: int = 500
     confirmations: int = 0
     indexer_interval_ms: int = 200
@@ -59,6 +61,14 @@ class Settings(BaseSettings):
         if self.batch_interval_ms < 1:
             raise ConfigError("batch_interval_ms must be positive")
         return self
+
+    @property
+    def minting_processes(self) -> int:
+        """Return how many worker processes mint large requests (0: mint in-process)."""
+        if self.mint_workers is not None:
+            return max(0, self.mint_workers)
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+        return cores if cores > 1 else 0
 
     @property
     def embedded(self) -> bool:

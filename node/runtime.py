@@ -26,6 +26,7 @@ from node.keys import KeyStore
 from node.services import anchoring, chainview, outbox
 from node.services.bootstrap import open_gateway
 from node.services.context import NodeContext, read_identities
+from node.services.minting import MintingPool
 
 log = logging.getLogger(__name__)
 LEADER_LOCK = 0x72656C6561646572  # "releader"
@@ -56,7 +57,8 @@ class Runtime:
         self.ctx = NodeContext(settings=settings, engine=self.engine, gateway=self.gateway,
                                registry=bytes.fromhex(settings.registry_address[2:]),
                                keystore=KeyStore(settings.keys_dir), identities=identities,
-                               on_accepted=self._wake.set, clock=self.chain_time)
+                               on_accepted=self._wake.set, clock=self.chain_time,
+                               minting=MintingPool(settings.minting_processes))
         self.trust = chainview.TrustView(self.engine, {c: i.name for c, i in identities.items()})
         self.indexer = Indexer(
             self.engine, self.gateway, [self.ctx.registry], chainview.decode,
@@ -153,6 +155,7 @@ class Runtime:
         if self._thread is not None:
             self._thread.join(timeout=30)
             self._thread = None
+        self.ctx.minting.close()
         if self._leader_conn is not None:
             self._leader_conn.close()
         self.gateway.close()

@@ -62,6 +62,8 @@ class IssuedLicence:
     disclosures: tuple[Disclosure, ...]
     document_digest: bytes
     leaf: bytes
+    #: The RFC 8785 text of ``document``: the exact bytes ``document_digest`` hashes.
+    canonical: str = ""
 
     @property
     def identifier(self) -> str:
@@ -167,8 +169,8 @@ def build_licence(
     canonical = (
         f'{_HEAD}{sd_json}{type_json},"id":"{ID_PREFIX}{text_id}","issuedAt":{issued_at},'
         f'"issuer":{issuer_json},{_TYPE_JSON},"validFrom":"{valid_from_text}"{until_json}'
-    ).encode()
-    document_digest = hashlib.sha256(canonical).digest()
+    )
+    document_digest = hashlib.sha256(canonical.encode()).digest()
 
     issuer_id, region, uscc = issuer_parts
     document: dict[str, Any] = {
@@ -182,7 +184,7 @@ def build_licence(
     }
     if valid_until is not None:
         document["validUntil"] = format_timestamp(valid_until)
-    return IssuedLicence(document, disclosures, document_digest, keccak256(document_digest))
+    return IssuedLicence(document, disclosures, document_digest, keccak256(document_digest), canonical)
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,8 +9,9 @@ transaction and removing the pending leaves happen in one database transaction.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import bindparam, delete, func, update
+from sqlalchemy import Connection, func, update
 from sqlmodel import Session, col, select
 
 from ledger.domain.merkle import MerkleTree
@@ -58,13 +59,14 @@ class Anchorer:
     def close_batch(self, department: str, licence_type: str, size: int) -> BatchMade | None:
         """Turn up to ``size`` oldest pending leaves of one group into a batch."""
         with Session(self.ctx.engine) as s:
+            # plain rows, not ORM objects: a batch is up to thousands of leaves
             pending = s.exec(
-                select(PendingLeaf).where(PendingLeaf.department == department,
-                                          PendingLeaf.licence_type == licence_type)
+                select(PendingLeaf.seq, PendingLeaf.identifier, PendingLeaf.leaf)
+                .where(PendingLeaf.department == department, PendingLeaf.licence_type == licence_type)
                 .order_by(col(PendingLeaf.seq)).limit(size)).all()
             if not pending:
                 return None
-            leaves = [bytes.fromhex(p.leaf) for p in pending]
+            leaves = [bytes.fromhex(leaf) for _, _, leaf in pending]
             tree = MerkleTree(leaves)
             root = tree.root.hex()
             outbox = enqueue(s, department, "anchor", {
@@ -74,12 +76,12 @@ class Anchorer:
                                 created_at_ms=now_ms())
             s.add(batch)
             s.flush()
-            s.connection().execute(
-                update(Licence).where(col(Licence.identifier) == bindparam("ident"))
-                .values(batch_id=batch.id, leaf_index=bindparam("idx")),
-                [{"ident": p.identifier, "idx": i} for i, p in enumerate(pending)])
-            s.execute(delete(PendingLeaf).where(
-                col(PendingLeaf.seq).in_([p.seq for p in pending])))
+            conn = s.connection()
+            _executemany(conn, f"UPDATE {Licence.__tablename__} SET batch_id = ?, leaf_index = ? "
+                               "WHERE identifier = ?",
+                         [(batch.id, i, ident) for i, (_, ident, _) in enumerate(pending)])
+            _executemany(conn, f"DELETE FROM {PendingLeaf.__tablename__} WHERE seq = ?",
+                         [(seq,) for seq, _, _ in pending])
             s.commit()
             return BatchMade(batch.id or 0, department, licence_type, root, len(leaves))
 
@@ -89,6 +91,16 @@ class Anchorer:
             p = s.exec(select(PendingLeaf).where(PendingLeaf.identifier == identifier)).first()
         if p is not None:
             self.close_batch(p.department, p.licence_type, self.ctx.settings.batch_size)
+
+
+def _executemany(conn: Connection, sql: str, rows: list[tuple[Any, ...]]) -> None:
+    """Run one statement over many rows through the driver (no per-row SQLAlchemy work).
+
+    ``sql`` uses ``?`` placeholders; they become the driver's own (``%s`` for psycopg).
+    """
+    if conn.dialect.paramstyle in ("format", "pyformat"):
+        sql = sql.replace("?", "%s")
+    conn.exec_driver_sql(sql, rows)
 
 
 def project_anchors(session: Session, events: list[ChainEvent]) -> None:

@@ -19,6 +19,7 @@ from node.chain.gateway import ChainGateway
 from node.config import Settings
 from node.errors import Forbidden, Unavailable
 from node.keys import KeyStore
+from node.services.minting import MintingPool
 from verifiers.cose import Signer
 
 IDENTITIES_FILE = "identities.json"
@@ -81,6 +82,7 @@ class NodeContext:
     identities: dict[str, Identity]
     on_accepted: Callable[[], None] = lambda: None
     clock: Callable[[], int] = lambda: int(time.time())
+    minting: MintingPool = field(default_factory=lambda: MintingPool(0))
     _signers: dict[str, Signer] = field(default_factory=dict)
     _locks: dict[str, threading.Lock] = field(default_factory=dict)
     _guard: threading.Lock = field(default_factory=threading.Lock)

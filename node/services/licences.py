@@ -7,16 +7,12 @@ anchorer batches pending leaves later. A request either commits whole or not at 
 
 from __future__ import annotations
 
-import json
 import time
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
 
 from sqlalchemy import insert, update
 from sqlmodel import Session, col, select
 
-from ledger.domain.credential import IssuedLicence, build_licence
 from ledger.domain.identifiers import LicenceIdentifier, make_serial
 from ledger.store import audit
 from ledger.store.models import Licence, PendingLeaf, SerialCounter
@@ -24,16 +20,9 @@ from node.api.schemas import LicenceCreate, LicenceIssued
 from node.errors import BadRequest, Forbidden, NotFound
 from node.services.catalogue import LicenceType, licence_type
 from node.services.context import NodeContext
-from verifiers.token import LicenceClaims, build_token
+from node.services.minting import Issuer, Planned
 
 DAY = 86_400
-
-
-@dataclass(frozen=True)
-class _Prepared:
-    row: dict[str, Any]
-    pending: dict[str, Any]
-    result: LicenceIssued
 
 
 def _epoch(d: date) -> int:
@@ -87,43 +76,55 @@ def issue(ctx: NodeContext, department: str, requests: list[LicenceCreate]) -> l
             raise Forbidden(f"{department} may not issue {kind.code} ({kind.name_en})",
                             department=department, licence_type=kind.code,
                             needs_role=kind.issuer_role)
-    prepared: list[_Prepared] = []
+    # Everything that can refuse a request is decided before a serial is taken.
+    plans: list[tuple[LicenceType, int, int | None, dict[str, str | int], dict[str, str | int]]] = []
+    for req in requests:
+        kind = kinds[req.type]
+        valid_from, valid_until = _validity(req, kind, now)
+        fields: dict[str, str | int] = {
+            "holderName": req.holder_name, "holderId": req.holder_id,
+            "holderIdType": req.holder_id_type, **req.fields,
+        }
+        plans.append((kind, valid_from, valid_until, fields, _disclosed(fields, kind, req.disclose)))
+    issuer = Issuer(department, identity.uscc, identity.region)
+    results: list[LicenceIssued] = []
     with ctx.signing(department) as signer, Session(ctx.engine) as session:
         counters: dict[str, int] = {}
         for code in kinds:
             n = sum(1 for r in requests if r.type == code)
             counters[code] = _allocate_serials(session, department, code, year, n)
+        planned: list[Planned] = []
+        for kind, valid_from, valid_until, fields, disclosed in plans:
+            serial = make_serial(year, counters[kind.code])
+            counters[kind.code] += 1
+            ident = LicenceIdentifier(kind.code, identity.uscc, serial).text
+            planned.append(Planned(ident, kind.code, kind.name, valid_from, valid_until, fields, disclosed))
         accepted_ms = int(time.time() * 1000)
-        for req in requests:
-            kind = kinds[req.type]
-            serial = make_serial(year, counters[req.type])
-            counters[req.type] += 1
-            ident = LicenceIdentifier(kind.code, identity.uscc, serial)
-            valid_from, valid_until = _validity(req, kind, now)
-            fields: dict[str, str | int] = {
-                "holderName": req.holder_name, "holderId": req.holder_id,
-                "holderIdType": req.holder_id_type, **req.fields,
-            }
-            issued = build_licence(
-                identifier=str(ident), issuer_code=department, issuer_uscc=identity.uscc,
-                issuer_region=identity.region, licence_type=kind.code, type_name=kind.name,
-                valid_from=valid_from, valid_until=valid_until, issued_at=now, fields=fields,
-            )
-            disclosed = _disclosed(fields, kind, req.disclose)
-            claims = LicenceClaims(
-                identifier=str(ident), issuer=department, issuer_region=identity.region,
-                licence_type=kind.code, type_name=kind.name, issued_at=now,
-                valid_from=valid_from, valid_until=valid_until,
-                document_digest=issued.document_digest, disclosed=disclosed,
-            )
-            token = build_token(claims, signer)
-            prepared.append(_prepare(department, kind, str(ident), issued, token, signer.kid,
-                                     now, valid_from, valid_until, accepted_ms))
-        session.execute(insert(Licence), [p.row for p in prepared])
-        session.execute(insert(PendingLeaf), [p.pending for p in prepared])
+        position = 0
+        kid = signer.kid.hex()
+        for chunk in ctx.minting.mint(signer, issuer, now, planned):
+            rows, pending = [], []
+            for m in chunk:
+                p = planned[position]
+                position += 1
+                rows.append({
+                    "identifier": m.identifier, "department": department, "licence_type": p.licence_type,
+                    "leaf": m.leaf, "document_digest": m.document_digest, "document": m.document,
+                    "disclosures": m.disclosures, "token": m.token, "kid": kid, "issued_at": now,
+                    "valid_from": p.valid_from, "valid_until": p.valid_until, "batch_id": None,
+                    "leaf_index": None, "status": "active", "status_reason": None,
+                })
+                pending.append({"identifier": m.identifier, "department": department,
+                                "licence_type": p.licence_type, "leaf": m.leaf,
+                                "accepted_at_ms": accepted_ms})
+                results.append(LicenceIssued(identifier=m.identifier, qr=m.token, leaf=m.leaf,
+                                             document_digest=m.document_digest))
+            # written chunk by chunk while the workers sign the next; committed once, below
+            session.execute(insert(Licence), rows)
+            session.execute(insert(PendingLeaf), pending)
         session.commit()
     ctx.anchor_wakeup()
-    return [p.result for p in prepared]
+    return results
 
 
 def _disclosed(fields: dict[str, str | int], kind: LicenceType,
@@ -135,27 +136,6 @@ def _disclosed(fields: dict[str, str | int], kind: LicenceType,
         raise BadRequest(f"cannot disclose fields the licence does not have: {unknown}",
                          fields=unknown)
     return {k: fields[k] for k in chosen}
-
-
-def _prepare(department: str, kind: LicenceType, identifier: str, issued: IssuedLicence,
-             token: str, kid: bytes, now: int, valid_from: int, valid_until: int | None,
-             accepted_ms: int) -> _Prepared:
-    leaf = issued.leaf.hex()
-    digest = issued.document_digest.hex()
-    row = {
-        "identifier": identifier, "department": department, "licence_type": kind.code,
-        "leaf": leaf, "document_digest": digest,
-        "document": json.dumps(issued.document, ensure_ascii=False, separators=(",", ":")),
-        "disclosures": json.dumps([d.to_json() for d in issued.disclosures],
-                                  ensure_ascii=False, separators=(",", ":")),
-        "token": token, "kid": kid.hex(), "issued_at": now, "valid_from": valid_from,
-        "valid_until": valid_until, "batch_id": None, "leaf_index": None,
-        "status": "active", "status_reason": None,
-    }
-    pending = {"identifier": identifier, "department": department,
-               "licence_type": kind.code, "leaf": leaf, "accepted_at_ms": accepted_ms}
-    return _Prepared(row, pending, LicenceIssued(identifier=identifier, qr=token, leaf=leaf,
-                                                 document_digest=digest))
 
 
 def get(ctx: NodeContext, department: str, identifier: str, action: str = "licence.show") -> Licence:

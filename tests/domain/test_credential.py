@@ -104,6 +104,7 @@ def test_document_has_the_agreed_shape() -> None:
 def test_digest_leaf_and_disclosures_follow_the_spec() -> None:
     issued = issue()
     assert issued.document_digest == hashlib.sha256(rfc8785.dumps(issued.document)).digest()
+    assert issued.canonical.encode() == rfc8785.dumps(issued.document)
     assert issued.leaf == keccak256(issued.document_digest)
     assert issued.identifier == IDENTIFIER
     sd = set(issued.document["credentialSubject"]["_sd"])
@@ -149,6 +150,7 @@ def test_fast_path_equals_rfc8785(fields: dict[str, str | int], type_name: str) 
         type_name = "证"
     issued = issue(fields=fields, type_name=type_name)
     assert issued.document_digest == hashlib.sha256(rfc8785.dumps(issued.document)).digest()
+    assert issued.canonical.encode() == rfc8785.dumps(issued.document)
     committed = issued.document["credentialSubject"]["_sd"]
     assert committed == sorted(d.digest() for d in issued.disclosures)
     keys = sorted(fields)[::2]

@@ -1,0 +1,182 @@
+"""Minting: turn planned licences into documents, digests, leaves and signed QR tokens.
+
+This is the CPU-bound half of issuing (salted field hashes, RFC 8785 digest, COSE
+signature, zlib, Base45: ~100 µs a licence). :func:`mint` does it in the calling
+process; :class:`MintingPool` spreads large requests over worker processes, one per
+core, so a node issues on every core while its main process validates requests,
+writes the database and answers. Workers hold no database, chain or HTTP state:
+they get the department's signing key (PEM, over the pool's pipe) and the planned
+licences, and return strings. The main process decides serials, validity and
+disclosures before any work is sent, and writes every row in one transaction after.
+
+A worker that fails on an item returns the failure's position instead of raising
+across the process boundary; the caller then mints that item itself, so the error
+the API reports is the very exception the domain raised.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+from ledger.domain.credential import build_licence
+from ledger.domain.errors import DomainError
+from verifiers.cose import Signer
+from verifiers.token import LicenceClaims, build_token
+
+__all__ = ["Issuer", "Minted", "MintingPool", "Planned", "mint"]
+
+Fields = dict[str, str | int]
+
+
+class Issuer(NamedTuple):
+    """Who issues: department code, USCC and region (the same for a whole request)."""
+
+    code: str
+    uscc: str
+    region: str
+
+
+class Planned(NamedTuple):
+    """One licence as the main process settled it: identifier, type, validity, fields."""
+
+    identifier: str
+    licence_type: str
+    type_name: str
+    valid_from: int
+    valid_until: int | None
+    fields: Fields
+    disclosed: Fields
+
+
+class Minted(NamedTuple):
+    """What minting returns for one licence, ready for its database row and the reply."""
+
+    identifier: str
+    leaf: str
+    document_digest: str
+    document: str
+    disclosures: str
+    token: str
+
+
+def mint(signer: Signer, issuer: Issuer, issued_at: int, planned: Sequence[Planned]) -> list[Minted]:
+    """Build, sign and encode ``planned`` licences; domain errors propagate."""
+    out: list[Minted] = []
+    dumps = json.dumps
+    for p in planned:
+        issued = build_licence(
+            identifier=p.identifier, issuer_code=issuer.code, issuer_uscc=issuer.uscc,
+            issuer_region=issuer.region, licence_type=p.licence_type, type_name=p.type_name,
+            valid_from=p.valid_from, valid_until=p.valid_until, issued_at=issued_at, fields=p.fields,
+        )
+        claims = LicenceClaims(
+            identifier=p.identifier, issuer=issuer.code, issuer_region=issuer.region,
+            licence_type=p.licence_type, type_name=p.type_name, issued_at=issued_at,
+            valid_from=p.valid_from, valid_until=p.valid_until,
+            document_digest=issued.document_digest, disclosed=p.disclosed,
+        )
+        out.append(Minted(
+            p.identifier, issued.leaf.hex(), issued.document_digest.hex(),
+            issued.canonical,
+            dumps([d.to_json() for d in issued.disclosures], ensure_ascii=False, separators=(",", ":")),
+            build_token(claims, signer),
+        ))
+    return out
+
+
+# ---------------------------------------------------------------- worker processes
+_WORKER_SIGNERS: dict[bytes, Signer] = {}
+
+
+def _mint_in_worker(pem: bytes, issuer: Issuer, issued_at: int,
+                    planned: list[Planned]) -> list[Minted] | int:
+    """Worker entry: mint a chunk, or return the position of the first failing item."""
+    signer = _WORKER_SIGNERS.get(pem)
+    if signer is None:
+        if len(_WORKER_SIGNERS) > 64:
+            _WORKER_SIGNERS.clear()
+        signer = _WORKER_SIGNERS[pem] = Signer.from_pem(pem)
+    try:
+        return mint(signer, issuer, issued_at, planned)
+    except DomainError:
+        for index, item in enumerate(planned):
+            try:
+                mint(signer, issuer, issued_at, [item])
+            except DomainError:
+                return index
+        raise
+
+
+def _warm(_: int) -> int:
+    return os.getpid()
+
+
+def _watch_parent(parent: int) -> None:
+    """Worker initializer: exit when the node that started us is gone (even by kill -9).
+
+    The pool's pipes stay open in every worker, so a worker never sees end-of-file
+    when its parent dies; without this it would wait forever as an orphan.
+    """
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="regnode-parent-watch", daemon=True).start()
+
+
+@dataclass
+class MintingPool:
+    """Mints large requests on ``workers`` processes; small ones in the caller.
+
+    The processes start on first use (spawned, so they inherit no threads, open
+    files or sockets) and live until :meth:`close`. ``workers=0`` mints everything
+    in the calling process.
+    """
+
+    workers: int
+    threshold: int = 256
+    _executor: Executor | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def _pool(self) -> Executor:
+        with self._lock:
+            if self._executor is None:
+                context = multiprocessing.get_context("spawn")
+                executor = ProcessPoolExecutor(self.workers, mp_context=context,
+                                               initializer=_watch_parent, initargs=(os.getpid(),))
+                list(executor.map(_warm, range(self.workers)))
+                self._executor = executor
+            return self._executor
+
+    def mint(self, signer: Signer, issuer: Issuer, issued_at: int,
+             planned: Sequence[Planned]) -> Iterator[list[Minted]]:
+        """Yield minted chunks in order (their concatenation matches ``planned``)."""
+        if self.workers <= 0 or len(planned) < self.threshold:
+            yield mint(signer, issuer, issued_at, planned)
+            return
+        size = max(64, min(512, -(-len(planned) // (4 * self.workers))))
+        chunks = [list(planned[k:k + size]) for k in range(0, len(planned), size)]
+        pem = signer.private_pem()
+        results = self._pool().map(_mint_in_worker, [pem] * len(chunks), [issuer] * len(chunks),
+                                   [issued_at] * len(chunks), chunks)
+        for chunk, result in zip(chunks, results, strict=True):
+            if isinstance(result, int):  # raise the worker's failure here, as the domain raised it
+                mint(signer, issuer, issued_at, [chunk[result]])
+                raise RuntimeError("a licence failed to mint in a worker but not in the node")
+            yield result
+
+    def close(self) -> None:
+        """Stop the worker processes (no-op when none were started)."""
+        with self._lock:
+            if self._executor is not None:
+                self._executor.shutdown(wait=True, cancel_futures=True)
+                self._executor = None
