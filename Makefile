@@ -30,7 +30,7 @@ run: install
 	$(VENV)/bin/regnode serve --data "$(DATA)" --port $(PORT)
 
 ## test: install the test tooling and run the whole suite
-test: install postgres
+test: install postgres browser
 	$(PY) -m pytest
 
 ## bench: measure throughput, gas and sizes; writes bench/results/latest.json
