@@ -1,6 +1,6 @@
 """Measure the embedded chain: transactions per second and get_logs cost at depth.
 
-Run ``python -m node.chain.embedded.bench [--depth N]``; prints one JSON object.
+Run ``python -m bench.embedded_chain [--depth N]``; prints one JSON object.
 Transactions are signed before the clock starts, so the figures are the chain's own.
 """
 

@@ -1,4 +1,4 @@
-"""Rerunnable timing of the domain hot paths (not a test): ``.venv/bin/python -m tests.domain.bench_domain``."""
+"""Rerunnable timing of the domain hot paths (not a test): ``.venv/bin/python -m bench.domain_paths``."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Measure offline verifications per second on one core.
 
-    .venv/bin/python -m verifiers.bench [--seconds 3]
+    .venv/bin/python -m bench.verify_ceiling [--seconds 3]
 
 Prints the full `verify_token` rate for a typical ES256 token against a snapshot
 of 100,000 anchored leaves, next to the bare ES256 verify rate of `cryptography`
