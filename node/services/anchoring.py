@@ -9,12 +9,12 @@ transaction and removing the pending leaves happen in one database transaction.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
-from sqlalchemy import Connection, func, update
+from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
 from ledger.domain.merkle import MerkleTree
+from ledger.store.db import executemany
 from ledger.store.models import AnchorBatch, ChainEvent, Licence, PendingLeaf
 from node.services.context import NodeContext
 from node.services.outbox import enqueue, now_ms
@@ -77,10 +77,10 @@ class Anchorer:
             s.add(batch)
             s.flush()
             conn = s.connection()
-            _executemany(conn, f"UPDATE {Licence.__tablename__} SET batch_id = ?, leaf_index = ? "
+            executemany(conn, f"UPDATE {Licence.__tablename__} SET batch_id = ?, leaf_index = ? "
                                "WHERE identifier = ?",
                          [(batch.id, i, ident) for i, (_, ident, _) in enumerate(pending)])
-            _executemany(conn, f"DELETE FROM {PendingLeaf.__tablename__} WHERE seq = ?",
+            executemany(conn, f"DELETE FROM {PendingLeaf.__tablename__} WHERE seq = ?",
                          [(seq,) for seq, _, _ in pending])
             s.commit()
             return BatchMade(batch.id or 0, department, licence_type, root, len(leaves))
@@ -91,16 +91,6 @@ class Anchorer:
             p = s.exec(select(PendingLeaf).where(PendingLeaf.identifier == identifier)).first()
         if p is not None:
             self.close_batch(p.department, p.licence_type, self.ctx.settings.batch_size)
-
-
-def _executemany(conn: Connection, sql: str, rows: list[tuple[Any, ...]]) -> None:
-    """Run one statement over many rows through the driver (no per-row SQLAlchemy work).
-
-    ``sql`` uses ``?`` placeholders; they become the driver's own (``%s`` for psycopg).
-    """
-    if conn.dialect.paramstyle in ("format", "pyformat"):
-        sql = sql.replace("?", "%s")
-    conn.exec_driver_sql(sql, rows)
 
 
 def project_anchors(session: Session, events: list[ChainEvent]) -> None:

@@ -10,11 +10,12 @@ from __future__ import annotations
 import time
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import insert, update
+from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from ledger.domain.identifiers import LicenceIdentifier, make_serial
 from ledger.store import audit
+from ledger.store.db import executemany
 from ledger.store.models import Licence, PendingLeaf, SerialCounter
 from node.api.schemas import LicenceCreate, LicenceIssued
 from node.errors import BadRequest, Forbidden, NotFound
@@ -102,29 +103,34 @@ def issue(ctx: NodeContext, department: str, requests: list[LicenceCreate]) -> l
         accepted_ms = int(time.time() * 1000)
         position = 0
         kid = signer.kid.hex()
+        conn = session.connection()
         for chunk in ctx.minting.mint(signer, issuer, now, planned):
             rows, pending = [], []
             for m in chunk:
                 p = planned[position]
                 position += 1
-                rows.append({
-                    "identifier": m.identifier, "department": department, "licence_type": p.licence_type,
-                    "leaf": m.leaf, "document_digest": m.document_digest, "document": m.document,
-                    "disclosures": m.disclosures, "token": m.token, "kid": kid, "issued_at": now,
-                    "valid_from": p.valid_from, "valid_until": p.valid_until, "batch_id": None,
-                    "leaf_index": None, "status": "active", "status_reason": None,
-                })
-                pending.append({"identifier": m.identifier, "department": department,
-                                "licence_type": p.licence_type, "leaf": m.leaf,
-                                "accepted_at_ms": accepted_ms})
+                rows.append((m.identifier, department, p.licence_type, m.leaf, m.document_digest, m.document,
+                             m.disclosures, m.token, kid, now, p.valid_from, p.valid_until))
+                pending.append((m.identifier, department, p.licence_type, m.leaf, accepted_ms))
                 results.append(LicenceIssued(identifier=m.identifier, qr=m.token, leaf=m.leaf,
                                              document_digest=m.document_digest))
             # written chunk by chunk while the workers sign the next; committed once, below
-            session.execute(insert(Licence), rows)
-            session.execute(insert(PendingLeaf), pending)
+            executemany(conn, _INSERT_LICENCE, rows)
+            executemany(conn, _INSERT_PENDING, pending)
         session.commit()
     ctx.anchor_wakeup()
     return results
+
+
+_INSERT_LICENCE = (
+    f"INSERT INTO {Licence.__tablename__} (identifier, department, licence_type, leaf, document_digest, "
+    "document, disclosures, token, kid, issued_at, valid_from, valid_until, batch_id, leaf_index, status, "
+    "status_reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, 'active', NULL)"
+)
+_INSERT_PENDING = (
+    f"INSERT INTO {PendingLeaf.__tablename__} (identifier, department, licence_type, leaf, accepted_at_ms) "
+    "VALUES (?, ?, ?, ?, ?)"
+)
 
 
 def _disclosed(fields: dict[str, str | int], kind: LicenceType,
