@@ -18,7 +18,6 @@ import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
-import base45
 import cbor2
 
 from ledger.domain.canonical import keccak256

@@ -61,7 +61,7 @@ def departments(rt: RuntimeDep) -> list[dict[str, Any]]:
     """List the departments and keys recorded on chain."""
     rt.refresh_trust()
     keys_by_dept: dict[str, list[dict[str, Any]]] = {}
-    for k in rt.trust.keys():
+    for k in rt.trust.keys():  # noqa: SIM118 (TrustView.keys() is the key history, not a dict)
         keys_by_dept.setdefault(k.department, []).append(
             {"kid": k.kid.hex(), "alg": k.alg, "valid_from": k.valid_from, "valid_to": k.valid_to,
              "compromised_since": k.compromised_since})
