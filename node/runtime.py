@@ -7,6 +7,7 @@ one process). The others serve the API from the shared database.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 import time
@@ -29,6 +30,17 @@ from node.services.context import NodeContext, read_identities
 
 log = logging.getLogger(__name__)
 LEADER_LOCK = 0x72656C6561646572  # "releader"
+
+
+def leader_lock_key(schema: str, registry_address: str) -> int:
+    """Return the advisory-lock key of the leader of the node whose tables live in ``schema``.
+
+    Advisory locks are shared by the whole database, so the key names the schema (and the
+    registry): nodes of different departments in one PostgreSQL database do not shut each
+    other out, while workers of one node still elect a single leader.
+    """
+    seed = f"{LEADER_LOCK:x}:{schema}:{registry_address.lower()}".encode()
+    return int.from_bytes(hashlib.sha256(seed).digest()[:8], "big", signed=True)
 
 
 @dataclass
@@ -82,7 +94,10 @@ class Runtime:
         if self.engine.dialect.name != "postgresql":
             return True
         conn = self.engine.connect()
-        got = conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": LEADER_LOCK}).scalar()
+        schema = conn.execute(text("SELECT current_schema()")).scalar() or ""
+        key = leader_lock_key(schema, self.settings.registry_address)
+        got = conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar()
+        conn.commit()  # end the implicit transaction; the session-level lock stays
         if got:
             self._leader_conn = conn  # the lock lives as long as this connection
             return True
