@@ -24,7 +24,7 @@ from ledger.store.models import OutboxEntry, PendingLeaf
 from node.chain.txsend import TxSender
 from node.config import Settings
 from node.keys import KeyStore
-from node.services import anchoring, chainview, outbox
+from node.services import anchoring, chainview, outbox, peers
 from node.services.bootstrap import open_gateway
 from node.services.context import NodeContext, read_identities
 
@@ -70,6 +70,8 @@ class Runtime:
                                keystore=KeyStore(settings.keys_dir), identities=identities,
                                on_accepted=self._wake.set, clock=self.chain_time)
         self.trust = chainview.TrustView(self.engine, {c: i.name for c, i in identities.items()})
+        self.peers = peers.PeerProofs(self.engine, self.trust,
+                                      timeout=settings.peer_timeout_ms / 1000)
         self.indexer = Indexer(
             self.engine, self.gateway, [self.ctx.registry], chainview.decode,
             start_block=settings.registry_block,
@@ -170,6 +172,7 @@ class Runtime:
             self._thread = None
         if self._leader_conn is not None:
             self._leader_conn.close()
+        self.peers.close()
         self.gateway.close()
         self.engine.dispose()
 
