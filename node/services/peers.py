@@ -25,6 +25,7 @@ import httpx
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import func, insert
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from ledger.domain import merkle
@@ -119,21 +120,24 @@ class PeerProofs:
                              f"{department} has no node endpoint in the directory", department)
         try:
             answer = self._get(endpoint, PROOF_PATH + leaf.hex(), LeafProof, MAX_PROOF_ANSWER)
-            root = self._check_leaf(answer, department, leaf, licence_type)
+            root, proof = self._check_leaf(answer, department, leaf, licence_type)
         except _Refusal as refusal:
             log.info("peer proof not accepted", extra={"department": department,
                                                        "outcome": refusal.outcome.value})
             return PeerCheck(refusal.outcome, refusal.detail, department, endpoint, refusal.root)
         with Session(self.engine) as s:
             s.merge(PeerProof(leaf=leaf.hex(), department=department, root=root.hex(),
-                              leaf_index=answer.leaf_index, proof="".join(answer.proof).lower(),
+                              leaf_index=answer.leaf_index, proof=b"".join(proof).hex(),
                               source=endpoint[:512], fetched_at=int(time.time())))
-            s.commit()
+            try:
+                s.commit()
+            except IntegrityError:  # a concurrent check stored it first; its proof held too
+                s.rollback()
         return PeerCheck(PeerOutcome.PROVEN, f"proof checked against root {root.hex()} anchored "
                          f"by {department}", department, endpoint, root.hex())
 
     def _check_leaf(self, answer: LeafProof, department: str, leaf: bytes,
-                    licence_type: str) -> bytes:
+                    licence_type: str) -> tuple[bytes, list[bytes]]:
         if _hex32(answer.leaf, "leaf") != leaf:
             raise _Refusal(PeerOutcome.PROOF_REJECTED, "the peer answered for another leaf")
         root = _hex32(answer.batch_root, "batch_root")
@@ -152,7 +156,7 @@ class PeerProofs:
         if not merkle.verify(proof, root, leaf):
             raise _Refusal(PeerOutcome.PROOF_REJECTED,
                            f"proof does not link the leaf to root {root.hex()}", root.hex())
-        return root
+        return root, proof
 
     def _anchored(self, root: bytes, department: str, licence_type: str) -> AnchoredBatch:
         batch = self.trust.anchored_batch(root)
@@ -259,7 +263,10 @@ class PeerProofs:
                                  "source": endpoint[:512], "fetched_at": now})
             if rows:
                 s.execute(insert(PeerProof), rows)
-            s.commit()
+            try:
+                s.commit()
+            except IntegrityError:  # a concurrent sync stored some of them: the next pass fills in
+                s.rollback()
 
 
 def _error_code(body: bytes) -> str:
