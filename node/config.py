@@ -48,6 +48,7 @@ class Settings(BaseSettings):
     confirmations: int = 0
     indexer_interval_ms: int = 200
     sender_interval_ms: int = 100
+    peer_timeout_ms: int = 3000  # fetching a proof from another department's node
     webhook_secret: str = "unset"
     background: bool = True
     profile: Literal["embedded", "department", "consortium"] = "embedded"

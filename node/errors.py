@@ -30,6 +30,13 @@ class NotFound(NodeError):
     status = 404
 
 
+class NotAnchored(NodeError):
+    """Raised when a licence or batch exists here but its anchoring is not indexed yet."""
+
+    code = "not_anchored"
+    status = 404
+
+
 class Unauthorized(NodeError):
     """Raised when a department endpoint is called without a valid token."""
 

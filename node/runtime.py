@@ -7,6 +7,7 @@ one process). The others serve the API from the shared database.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 import time
@@ -23,13 +24,24 @@ from ledger.store.models import OutboxEntry, PendingLeaf
 from node.chain.txsend import TxSender
 from node.config import Settings
 from node.keys import KeyStore
-from node.services import anchoring, chainview, outbox
+from node.services import anchoring, chainview, outbox, peers
 from node.services.bootstrap import open_gateway
 from node.services.context import NodeContext, read_identities
 from node.services.minting import MintingPool
 
 log = logging.getLogger(__name__)
 LEADER_LOCK = 0x72656C6561646572  # "releader"
+
+
+def leader_lock_key(schema: str, registry_address: str) -> int:
+    """Return the advisory-lock key of the leader of the node whose tables live in ``schema``.
+
+    Advisory locks are shared by the whole database, so the key names the schema (and the
+    registry): nodes of different departments in one PostgreSQL database do not shut each
+    other out, while workers of one node still elect a single leader.
+    """
+    seed = f"{LEADER_LOCK:x}:{schema}:{registry_address.lower()}".encode()
+    return int.from_bytes(hashlib.sha256(seed).digest()[:8], "big", signed=True)
 
 
 @dataclass
@@ -60,6 +72,8 @@ class Runtime:
                                on_accepted=self._wake.set, clock=self.chain_time,
                                minting=MintingPool(settings.minting_processes))
         self.trust = chainview.TrustView(self.engine, {c: i.name for c, i in identities.items()})
+        self.peers = peers.PeerProofs(self.engine, self.trust,
+                                      timeout=settings.peer_timeout_ms / 1000)
         self.indexer = Indexer(
             self.engine, self.gateway, [self.ctx.registry], chainview.decode,
             start_block=settings.registry_block,
@@ -84,7 +98,10 @@ class Runtime:
         if self.engine.dialect.name != "postgresql":
             return True
         conn = self.engine.connect()
-        got = conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": LEADER_LOCK}).scalar()
+        schema = conn.execute(text("SELECT current_schema()")).scalar() or ""
+        key = leader_lock_key(schema, self.settings.registry_address)
+        got = conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar()
+        conn.commit()  # end the implicit transaction; the session-level lock stays
         if got:
             self._leader_conn = conn  # the lock lives as long as this connection
             return True
@@ -158,6 +175,7 @@ class Runtime:
         self.ctx.minting.close()
         if self._leader_conn is not None:
             self._leader_conn.close()
+        self.peers.close()
         self.gateway.close()
         self.engine.dispose()
 

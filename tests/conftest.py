@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 
@@ -74,9 +75,9 @@ def anvil_chain(anvil_backend: ChainHarness) -> Iterator[ChainHarness]:
     yield from _isolated(anvil_backend)
 
 
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
-    """A PostgreSQL URL whose ``search_path`` is a fresh schema, dropped after the test."""
+@contextmanager
+def fresh_postgres_schema() -> Iterator[str]:
+    """Yield a PostgreSQL URL whose ``search_path`` is a fresh schema, dropped afterwards."""
     import psycopg
 
     plain = POSTGRES_URL.replace("postgresql+psycopg://", "postgresql://")
@@ -94,3 +95,10 @@ def postgres_url() -> Iterator[str]:
             yield f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
         finally:
             admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A PostgreSQL URL whose ``search_path`` is a fresh schema, dropped after the test."""
+    with fresh_postgres_schema() as url:
+        yield url

@@ -25,6 +25,9 @@ Answer (HTTP 200): the JSON form of `VerificationResult`::
       "status_since": null
     }
 
+The node may add fields of its own (``checked_at``, ``indexed_block``, and ``peer`` when
+it fetched another node's Merkle proof); they are not part of `VerificationResult`.
+
 Any other status, or a body that is not this shape, raises OnlineVerificationError.
 """
 

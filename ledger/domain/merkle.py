@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from ledger.domain.canonical import keccak256
 from ledger.domain.errors import EmptyMerkleTree, InvalidMerkleLeaf, MerkleIndexOutOfRange
 
-__all__ = ["MerkleTree", "hash_pair", "process_proof", "verify"]
+__all__ = ["MerkleTree", "hash_pair", "process_proof", "proof_length", "verify"]
 
 
 def hash_pair(a: bytes, b: bytes) -> bytes:
@@ -94,6 +94,24 @@ class MerkleTree:
             return self._levels[0].index(leaf)
         except ValueError:
             raise MerkleIndexOutOfRange(-1, len(self._levels[0])) from None
+
+
+def proof_length(index: int, count: int) -> int:
+    """Return how many siblings the proof of leaf ``index`` in a tree of ``count`` leaves has.
+
+    The shape is fixed by the two numbers (an odd last node is carried up with no
+    sibling), so a proof of any other length cannot come from that batch; a
+    one-leaf batch has an empty proof because its leaf is its root.
+    """
+    if type(index) is not int or type(count) is not int or not 0 <= index < count:
+        raise MerkleIndexOutOfRange(index, count)
+    length = 0
+    while count > 1:
+        if index ^ 1 < count:
+            length += 1
+        index >>= 1
+        count = (count + 1) // 2
+    return length
 
 
 def process_proof(proof: Sequence[bytes], leaf: bytes) -> bytes:

@@ -73,6 +73,24 @@ class AnchorBatch(SQLModel, table=True):
     transaction_hash: str | None = Field(default=None, max_length=64)
 
 
+class PeerProof(SQLModel, table=True):
+    """A Merkle proof of another node's licence leaf, checked against its anchored root.
+
+    Only proofs that fold the leaf into a root whose ``BatchAnchored`` event is indexed
+    are stored; who anchored the root is read from that event, never from the peer.
+    """
+
+    __tablename__ = "peer_proof"
+
+    leaf: str = Field(primary_key=True, max_length=64)
+    department: str = Field(max_length=32)
+    root: str = Field(max_length=64, index=True)
+    leaf_index: int
+    proof: str = Field(sa_column=Column(Text, nullable=False))
+    source: str = Field(max_length=512)
+    fetched_at: int = _big()
+
+
 class OutboxEntry(SQLModel, table=True):
     """A chain transaction the node has promised to send, exactly once, in order."""
 

@@ -8,11 +8,18 @@ from fastapi import APIRouter, File, UploadFile
 from fastapi.responses import Response
 
 from node.api.deps import DepartmentDep, RuntimeDep
-from node.api.schemas import Health, KeyRotated, VerifyRequest
+from node.api.schemas import (
+    BatchLeaves,
+    EndpointChange,
+    EndpointChanged,
+    Health,
+    KeyRotated,
+    LeafProof,
+    VerifyRequest,
+)
 from node.errors import BadRequest
-from node.services import keys
+from node.services import directory, keys, proofs, verification
 from verifiers.errors import ImageError
-from verifiers.verify import verify_token
 
 router = APIRouter(tags=["public"])
 
@@ -25,20 +32,14 @@ def health(rt: RuntimeDep) -> Health:
                   departments=sorted(rt.ctx.identities), **h)
 
 
-def _verify(rt: RuntimeDep, token: str, at: int | None) -> dict[str, Any]:
-    rt.refresh_trust()
-    now = rt.chain_time() if at is None else at
-    result = verify_token(token, rt.trust, now=now, verifier_region=rt.settings.verifier_region)
-    body = result.to_json()
-    body["checked_at"] = now
-    body["indexed_block"] = rt.indexer.cursor()
-    return body
-
-
 @router.post("/v1/verify")
 def verify(body: VerifyRequest, rt: RuntimeDep) -> dict[str, Any]:
-    """Check a QR token against the chain as this node has indexed it."""
-    return _verify(rt, body.token, body.at)
+    """Check a QR token against the chain as this node has indexed it.
+
+    For another node's licence the leaf's proof is fetched from the issuer's node and
+    checked against the anchored root; ``peer`` then tells how that went.
+    """
+    return verification.verify(rt, body.token, body.at)
 
 
 @router.post("/v1/verify/image")
@@ -53,7 +54,19 @@ async def verify_image(rt: RuntimeDep, image: Annotated[UploadFile, File()]) -> 
         token = decode_image(data)
     except ImageError as exc:
         raise BadRequest(str(exc), reason=type(exc).__name__) from None
-    return _verify(rt, token, None)
+    return verification.verify(rt, token, None)
+
+
+@router.get("/v1/proofs/{leaf}", response_model=LeafProof)
+def leaf_proof(leaf: str, rt: RuntimeDep) -> LeafProof:
+    """Return the Merkle proof of one of our anchored leaves (public: hashes only)."""
+    return proofs.leaf_proof(rt.ctx, leaf)
+
+
+@router.get("/v1/batches/{root}", response_model=BatchLeaves)
+def batch(root: str, rt: RuntimeDep) -> BatchLeaves:
+    """Return every leaf of one of our anchored batches (public: hashes only)."""
+    return proofs.batch_of(rt.ctx, root)
 
 
 @router.get("/v1/departments")
@@ -61,7 +74,7 @@ def departments(rt: RuntimeDep) -> list[dict[str, Any]]:
     """List the departments and keys recorded on chain."""
     rt.refresh_trust()
     keys_by_dept: dict[str, list[dict[str, Any]]] = {}
-    for k in rt.trust.keys():  # noqa: SIM118 (a method of TrustView, not a dict)
+    for k in rt.trust.keys():  # noqa: SIM118 (TrustView.keys() is the key history, not a dict)
         keys_by_dept.setdefault(k.department, []).append(
             {"kid": k.kid.hex(), "alg": k.alg, "valid_from": k.valid_from, "valid_to": k.valid_to,
              "compromised_since": k.compromised_since})
@@ -73,6 +86,12 @@ def departments(rt: RuntimeDep) -> list[dict[str, Any]]:
 def rotate_key(rt: RuntimeDep, dept: DepartmentDep) -> KeyRotated:
     """Register a new signing key for the caller's department and switch to it."""
     return KeyRotated(**keys.rotate(rt, dept))  # type: ignore[arg-type]
+
+
+@router.put("/v1/endpoint", response_model=EndpointChanged)
+def set_endpoint(body: EndpointChange, rt: RuntimeDep, dept: DepartmentDep) -> EndpointChanged:
+    """Publish in the on-chain directory where other nodes reach the caller's department."""
+    return directory.set_endpoint(rt, dept, body.endpoint)
 
 
 @router.get("/v1/snapshot")

@@ -76,6 +76,53 @@ class AnchorInfo(BaseModel):
     transaction_hash: str | None
 
 
+class LeafProof(BaseModel):
+    """Where a licence leaf sits in its anchored batch: public, no personal data.
+
+    Peers check it against the batch root anchored on chain; they never take it on trust.
+    """
+
+    leaf: str
+    department: str
+    licence_type: str
+    batch_root: str
+    batch_count: int
+    leaf_index: int
+    proof: list[str]
+    block_number: int
+    anchored_at: int
+    transaction_hash: str
+
+
+class BatchLeaves(BaseModel):
+    """Every leaf of one anchored batch, in tree order (hashes only)."""
+
+    root: str
+    department: str
+    licence_type: str
+    count: int
+    leaves: list[str]
+    block_number: int
+    anchored_at: int
+    transaction_hash: str
+
+
+class EndpointChange(BaseModel):
+    """The URL where other nodes reach this department's node."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    endpoint: str = Field(min_length=1, max_length=512, pattern=r"^https?://[^\s]+$")
+
+
+class EndpointChanged(BaseModel):
+    """The endpoint the directory now lists for the department."""
+
+    department: str
+    endpoint: str
+    transaction_hash: str
+
+
 class LicencePublic(BaseModel):
     """A licence as its issuing department sees it."""
 

@@ -11,13 +11,15 @@ from __future__ import annotations
 import json
 import threading
 from collections import defaultdict
+from dataclasses import dataclass
 from typing import Any
 
 from sqlmodel import Session, col, select
 
+from ledger.domain import merkle
 from ledger.domain.identifiers import from_bytes32
 from ledger.indexer.indexer import DecodedEvent
-from ledger.store.models import AnchorBatch, ChainEvent, Licence
+from ledger.store.models import AnchorBatch, ChainEvent, Licence, PeerProof
 from node.chain.abi import contract
 from node.chain.gateway import RawLog
 from verifiers.trust import (
@@ -99,6 +101,34 @@ def _status_event(row: ChainEvent) -> StatusEvent:
                        reason_code=int(args.get("reason", 0)))
 
 
+@dataclass(frozen=True)
+class AnchoredBatch:
+    """A batch root as its indexed ``BatchAnchored`` event records it."""
+
+    root: bytes
+    issuer: str
+    licence_type: str
+    count: int
+    anchored_at: int
+    block_number: int
+    transaction_hash: str
+
+
+def _anchored_batch(row: ChainEvent) -> AnchoredBatch:
+    a = json.loads(row.args)
+    return AnchoredBatch(root=bytes.fromhex(row.subject),
+                         issuer=from_bytes32(bytes.fromhex(a["issuer"])),
+                         licence_type=from_bytes32(bytes.fromhex(a["licenceType"])),
+                         count=int(a["count"]), anchored_at=int(a["anchoredAt"]),
+                         block_number=row.block_number, transaction_hash=row.transaction_hash)
+
+
+def split_proof(packed: str) -> list[bytes]:
+    """Return the sibling hashes of a proof stored as concatenated hex."""
+    raw = bytes.fromhex(packed)
+    return [raw[i:i + 32] for i in range(0, len(raw), 32)]
+
+
 class TrustView:
     """A ``TrustSource`` over the node's database."""
 
@@ -109,6 +139,7 @@ class TrustView:
         self._keys: dict[bytes, KeyRecord] = {}
         self._departments: dict[str, DepartmentRecord] = {}
         self._trust: set[tuple[str, str, str]] = set()
+        self._endpoints: dict[str, str] = {}
         self._lock = threading.Lock()
 
     def refresh(self, version: int) -> None:
@@ -127,6 +158,7 @@ class TrustView:
                           .order_by(col(ChainEvent.block_number), col(ChainEvent.log_index))).all()
         keys: dict[bytes, dict[str, Any]] = {}
         departments: dict[str, DepartmentRecord] = {}
+        endpoints: dict[str, str] = {}
         trust: set[tuple[str, str, str]] = set()
         for r in rows:
             a = json.loads(r.args)
@@ -135,6 +167,7 @@ class TrustView:
                 departments[code] = DepartmentRecord(
                     code=code, name=self.names.get(code, code),
                     region=from_bytes32(bytes.fromhex(a["region"])), roles=int(a["roles"]))
+                endpoints[code] = str(a.get("endpoint") or "")
             elif r.name == "KeyRegistered":
                 keys[bytes.fromhex(a["kid"])] = {
                     "department": from_bytes32(bytes.fromhex(a["department"])),
@@ -151,6 +184,7 @@ class TrustView:
                 (trust.add if a["trusted"] else trust.discard)(rel)
         self._keys = {kid: KeyRecord(kid=kid, **v) for kid, v in keys.items()}
         self._departments = departments
+        self._endpoints = endpoints
         self._trust = trust
 
     # TrustSource ----------------------------------------------------------------------
@@ -165,6 +199,10 @@ class TrustView:
     def department(self, code: str) -> DepartmentRecord | None:
         """Return the indexed department ``code``."""
         return self._departments.get(code)
+
+    def endpoint(self, code: str) -> str | None:
+        """Return the node endpoint department ``code`` registered on chain (None if none)."""
+        return self._endpoints.get(code) or None
 
     def departments(self) -> list[DepartmentRecord]:
         """Return every indexed department."""
@@ -197,9 +235,54 @@ class TrustView:
         return dict(out)
 
     def anchor_issuer(self, leaf: bytes) -> str | None:
-        """Return the department whose anchored batch holds ``leaf`` (our licences only)."""
+        """Return the department whose anchored batch holds ``leaf``.
+
+        Our own batches answer directly; another node's leaf counts only through a
+        stored peer proof that folds it into a root whose ``BatchAnchored`` event is
+        indexed, and the issuer is the one that event names.
+        """
         with Session(self.engine) as s:
             row = s.exec(select(AnchorBatch.department).join(
                 Licence, col(Licence.batch_id) == col(AnchorBatch.id)).where(
                 col(Licence.leaf) == leaf.hex(), col(AnchorBatch.anchored_block).is_not(None))).first()
-        return row
+            if row is not None:
+                return row
+            proven = s.exec(select(PeerProof, ChainEvent).join(
+                ChainEvent, col(ChainEvent.subject) == col(PeerProof.root)).where(
+                col(PeerProof.leaf) == leaf.hex(), col(ChainEvent.name) == "BatchAnchored")).first()
+        if proven is None:
+            return None
+        proof, event = proven
+        if not merkle.verify(split_proof(proof.proof), bytes.fromhex(proof.root), leaf):
+            return None
+        return _anchored_batch(event).issuer
+
+    def anchored_batch(self, root: bytes) -> AnchoredBatch | None:
+        """Return the indexed anchoring of batch ``root``, or None when none is indexed."""
+        with Session(self.engine) as s:
+            row = s.exec(select(ChainEvent).where(
+                col(ChainEvent.name) == "BatchAnchored", col(ChainEvent.subject) == root.hex())
+                .order_by(col(ChainEvent.block_number))).first()
+        return None if row is None else _anchored_batch(row)
+
+    def foreign_batches(self, held: set[str]) -> list[AnchoredBatch]:
+        """Return every indexed batch anchored by a department not in ``held``."""
+        with Session(self.engine) as s:
+            rows = s.exec(select(ChainEvent).where(col(ChainEvent.name) == "BatchAnchored")
+                          .order_by(col(ChainEvent.block_number), col(ChainEvent.log_index))).all()
+        batches = [_anchored_batch(r) for r in rows]
+        return [b for b in batches if b.issuer not in held]
+
+    def peer_anchored(self, upto_block: int) -> list[tuple[bytes, str]]:
+        """Return (leaf, issuer) of every peer-proven leaf whose root is indexed up to a block."""
+        with Session(self.engine) as s:
+            rows = s.exec(select(PeerProof, ChainEvent).join(
+                ChainEvent, col(ChainEvent.subject) == col(PeerProof.root)).where(
+                col(ChainEvent.name) == "BatchAnchored",
+                col(ChainEvent.block_number) <= upto_block)).all()
+        out = []
+        for proof, event in rows:
+            leaf = bytes.fromhex(proof.leaf)
+            if merkle.verify(split_proof(proof.proof), bytes.fromhex(proof.root), leaf):
+                out.append((leaf, _anchored_batch(event).issuer))
+        return out

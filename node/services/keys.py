@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from ledger.store import audit
-from ledger.store.models import AnchorBatch, Licence, OutboxEntry, SigningKey
+from ledger.store.models import AnchorBatch, Licence, SigningKey
 from node.errors import ContractRefused, Unavailable
-from node.services.outbox import enqueue
+from node.services.outbox import drive_until_done, enqueue
 from verifiers.snapshot import ChainPosition, TrustSnapshot, export_snapshot
 from verifiers.trust import ALG_ES256, TrustRelation
 
@@ -43,7 +44,7 @@ def rotate(runtime: Runtime, department: str, alg: int = ALG_ES256,
             audit.append(s, actor=department, action="keys.rotate", subject=new.kid.hex())
             s.commit()
             entry_id = entry.id
-        done = _drive_until_done(runtime, entry_id, timeout)
+        done = drive_until_done(runtime, entry_id, timeout)
         if done.state != "mined":
             raise ContractRefused(done.error_code or "rotation_failed")
         block = ctx.gateway.block(done.block_number or 0)
@@ -64,23 +65,17 @@ def rotate(runtime: Runtime, department: str, alg: int = ALG_ES256,
             "transaction_hash": done.transaction_hash or ""}
 
 
-def _drive_until_done(runtime: Runtime, entry_id: int | None, timeout: float) -> OutboxEntry:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        runtime.tick()
-        with Session(runtime.engine) as s:
-            row = s.get(OutboxEntry, entry_id)
-        if row is not None and row.state in ("mined", "failed"):
-            return row
-        time.sleep(0.02)
-    raise Unavailable("the chain did not confirm the key rotation in time")
-
-
 def export(runtime: Runtime, department: str) -> bytes:
-    """Return a signed offline snapshot of keys, trust, statuses and our anchored leaves."""
+    """Return a signed offline snapshot of keys, trust, statuses and the anchored leaves we know.
+
+    Those are our own and, for batches of other nodes that our region trusts, the leaves
+    fetched from their issuers' nodes and checked against the anchored roots (best
+    effort: a peer that is down leaves its newest batches out until the next export).
+    """
     ctx = runtime.ctx
     runtime.tick()
     trust = runtime.trust
+    runtime.peers.sync_trusted(ctx.identities, ctx.settings.verifier_region)
     head_number = runtime.indexer.cursor()
     block = ctx.gateway.block(max(head_number, 0))
     if block is None:
@@ -95,9 +90,16 @@ def export(runtime: Runtime, department: str) -> bytes:
             departments=trust.departments(), keys=trust.keys(),
             relations=[TrustRelation(*r) for r in trust.trust_relations()],
             statuses=trust.status_histories(),
-            anchored=[(bytes.fromhex(leaf), dept) for leaf, dept in anchored],
+            anchored=_merge_anchored(anchored, trust.peer_anchored(head_number)),
             position=ChainPosition(chain_id=ctx.gateway.chain_id, registry=ctx.registry,
                                    block_number=block.number, block_hash=block.hash,
                                    block_timestamp=block.timestamp),
             exported_at=int(time.time()), exporter=department, exporter_kid=signer.kid)
         return export_snapshot(snapshot, signer)
+
+
+def _merge_anchored(own: Sequence[tuple[str, str]],
+                    proven: list[tuple[bytes, str]]) -> list[tuple[bytes, str]]:
+    leaves = {leaf: dept for leaf, dept in proven}
+    leaves.update((bytes.fromhex(leaf), dept) for leaf, dept in own)  # our own record wins
+    return list(leaves.items())

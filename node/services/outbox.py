@@ -13,7 +13,7 @@ import json
 import logging
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import update
 from sqlmodel import Session, col, select
@@ -24,7 +24,11 @@ from ledger.store.models import AnchorBatch, ChainEvent, Licence, OutboxEntry
 from node.chain.abi import contract
 from node.chain.errors import CallReverted, TransactionRejected
 from node.chain.txsend import SignedTx, TxSender
+from node.errors import Unavailable
 from node.services.context import NodeContext
+
+if TYPE_CHECKING:
+    from node.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +55,19 @@ def batch_leaves(batch: AnchorBatch) -> list[bytes]:
     """Return the batch's leaves in tree order."""
     raw = batch.leaves
     return [raw[i:i + 32] for i in range(0, len(raw), 32)]
+
+
+def drive_until_done(runtime: Runtime, entry_id: int | None, timeout: float) -> OutboxEntry:
+    """Tick the node until outbox entry ``entry_id`` is mined or failed."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        runtime.tick()
+        with Session(runtime.engine) as s:
+            row = s.get(OutboxEntry, entry_id)
+        if row is not None and row.state in ("mined", "failed"):
+            return row
+        time.sleep(0.02)
+    raise Unavailable("the chain did not confirm the transaction in time", outbox_id=entry_id)
 
 
 @dataclass
@@ -157,6 +174,8 @@ class Sender:
             if entry.kind != "reinstate":
                 args.append(p["reason"])
             return self.registry.encode_call(entry.kind, args)
+        if entry.kind == "set_endpoint":
+            return self.registry.encode_call("setEndpoint", [p["endpoint"]])
         if entry.kind == "rotate_key":
             return self.registry.encode_call(
                 "rotateKey", [bytes.fromhex(p["kid"]), p["alg"], bytes.fromhex(p["public_key"])])

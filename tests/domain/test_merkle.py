@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from ledger.domain.canonical import keccak256
 from ledger.domain.errors import EmptyMerkleTree, InvalidMerkleLeaf, MerkleIndexOutOfRange
-from ledger.domain.merkle import MerkleTree, hash_pair, process_proof, verify
+from ledger.domain.merkle import MerkleTree, hash_pair, process_proof, proof_length, verify
 
 
 def leaf(n: int) -> bytes:
@@ -132,3 +132,15 @@ def test_index_of_and_duplicates() -> None:
     assert verify(tree.proof(2), tree.root, leaf(1))
     with pytest.raises(MerkleIndexOutOfRange):
         tree.index_of(leaf(3))
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 5, 7, 16, 17, 100, 1024, 1025])
+def test_proof_length_follows_the_tree_shape(size: int) -> None:
+    tree = MerkleTree([leaf(i) for i in range(size)])
+    assert [proof_length(i, size) for i in range(size)] == [len(p) for p in tree.proofs()]
+
+
+@pytest.mark.parametrize(("index", "count"), [(-1, 3), (3, 3), (0, 0), (True, 2)])
+def test_proof_length_refuses_positions_outside_the_tree(index: int, count: int) -> None:
+    with pytest.raises(MerkleIndexOutOfRange):
+        proof_length(index, count)

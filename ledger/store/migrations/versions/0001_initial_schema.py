@@ -1,7 +1,7 @@
 """initial schema
 
 Revision ID: 0001
-Revises: (none)
+Revises:
 """
 
 from __future__ import annotations
