@@ -17,7 +17,7 @@ from sqlalchemy import func, text
 from sqlalchemy.engine import Connection
 from sqlmodel import Session, col, select
 
-from ledger.indexer.indexer import Indexer, IndexerStatus
+from ledger.indexer.indexer import Indexer, IndexerStatus, Projection, Rollback
 from ledger.store.db import make_engine, migrate
 from ledger.store.models import OutboxEntry, PendingLeaf
 from node.chain.txsend import TxSender
@@ -29,6 +29,10 @@ from node.services.context import NodeContext, read_identities
 
 log = logging.getLogger(__name__)
 LEADER_LOCK = 0x72656C6561646572  # "releader"
+# What the indexer mirrors into our tables, and how a reorganisation undoes it.
+PROJECTIONS: tuple[Projection, ...] = (anchoring.project_anchors, chainview.project_statuses)
+ROLLBACKS: tuple[Rollback, ...] = (anchoring.unproject_anchors, chainview.unproject_statuses,
+                                   outbox.reopen_after_reorg)
 
 
 @dataclass
@@ -62,9 +66,7 @@ class Runtime:
             self.engine, self.gateway, [self.ctx.registry], chainview.decode,
             start_block=settings.registry_block,
             confirmations=settings.confirmations,
-            projections=[anchoring.project_anchors, chainview.project_statuses],
-            rollbacks=[anchoring.unproject_anchors, chainview.unproject_statuses,
-                       outbox.reopen_after_reorg])
+            projections=PROJECTIONS, rollbacks=ROLLBACKS)
         self.anchorer = anchoring.Anchorer(self.ctx)
         self.sender = outbox.Sender(self.ctx, TxSender(self.gateway))
         self.last_index: IndexerStatus | None = None

@@ -92,7 +92,8 @@ class Indexer:
 
     def __init__(self, engine: Engine, source: LogSource, addresses: Sequence[bytes],
                  decode: Decode, start_block: int = 0, confirmations: int = 0,
-                 projections: Iterable[Projection] = (), rollbacks: Iterable[Rollback] = ()):
+                 projections: Iterable[Projection] = (), rollbacks: Iterable[Rollback] = (),
+                 max_range: int = MAX_RANGE):
         self.engine = engine
         self.source = source
         self.addresses = list(addresses)
@@ -101,6 +102,7 @@ class Indexer:
         self.confirmations = confirmations
         self.projections = list(projections)
         self.rollbacks = list(rollbacks)
+        self.max_range = max_range  # blocks per eth_getLogs request
         self.version = 0  # bumps whenever indexed data changes; readers use it to refresh caches
 
     def cursor(self) -> int:
@@ -117,7 +119,7 @@ class Indexer:
         target = head - self.confirmations
         events = 0
         while cursor < target:
-            upto = min(target, cursor + MAX_RANGE)
+            upto = min(target, cursor + self.max_range)
             events += self._index_range(cursor + 1, upto)
             cursor = upto
         return IndexerStatus(indexed_to=cursor, head=head, events=events, reorged_from=reorged)
