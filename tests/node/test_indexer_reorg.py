@@ -8,7 +8,7 @@ blocks at the same heights.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,7 +20,7 @@ from sqlmodel import Session, col, select
 from ledger.indexer.indexer import MAX_RANGE, Indexer
 from ledger.store.db import make_engine, migrate
 from ledger.store.models import AnchorBatch, ChainEvent, IndexedBlock, Licence, NodeState
-from node.chain.gateway import Receipt
+from node.chain.gateway import RawLog, Receipt
 from node.chain.rpc import RpcChain
 from node.runtime import PROJECTIONS, ROLLBACKS
 from node.services import chainview
@@ -348,3 +348,69 @@ def test_an_indexer_started_after_a_reorg_detects_the_fork(
         check_index(reopened, chain, registry, start)
     finally:
         reopened.dispose()
+
+
+# ---------------------------------------------------------------------- reorgs during a pass
+class ReorgAfterGetLogs:
+    """The real gateway, except that once, right after ``get_logs`` answers, the chain reorganises."""
+
+    def __init__(self, chain: ChainHarness, then: Any) -> None:
+        self.chain = chain
+        self.then = then
+
+    def head(self) -> Any:
+        return self.chain.gateway.head()
+
+    def block(self, number: int) -> Any:
+        return self.chain.gateway.block(number)
+
+    def get_logs(self, from_block: int, to_block: int, addresses: Sequence[bytes] = (),
+                 topic0: Sequence[bytes] = ()) -> list[RawLog]:
+        logs = self.chain.gateway.get_logs(from_block, to_block, addresses, topic0)
+        then, self.then = self.then, None
+        if then is not None:
+            then()
+        return logs
+
+
+def test_a_reorg_between_get_logs_and_the_block_check_loses_no_event(
+        anvil_chain: ChainHarness, registry: Registry, ledger: Ledger, engine: Engine, start: int) -> None:
+    chain = anvil_chain
+    a = ledger.batch("A", 2)
+    fork = Fork.here(rpc(chain))
+    chain.mine(3)  # the old branch: empty blocks
+
+    def new_branch() -> None:  # same height, but A is anchored in its first block
+        reorg(chain, fork)
+        ledger.anchor(a)
+        chain.mine(2)
+
+    idx = indexer(engine, chain, registry, start, source=ReorgAfterGetLogs(chain, new_branch))
+    idx.run_once()
+    idx.run_once()
+    assert ledger.anchored(a)[0] == fork.base.number + 1
+    check_index(engine, chain, registry, start)
+
+
+def test_a_range_retried_after_a_reorg_is_not_skipped_by_the_next_range(
+        anvil_chain: ChainHarness, registry: Registry, ledger: Ledger, engine: Engine, start: int) -> None:
+    chain = anvil_chain
+    a, b = ledger.batch("A", 2), ledger.batch("B", 2)
+    idx = indexer(engine, chain, registry, start)
+    idx.run_once()
+    fork = Fork.here(rpc(chain))
+    ledger.anchor(a)  # the old branch anchors A, the new one B, both right after the fork
+    chain.mine(6)
+
+    def new_branch() -> None:
+        reorg(chain, fork)
+        ledger.anchor(b)
+        chain.mine(6)
+
+    idx = indexer(engine, chain, registry, start, source=ReorgAfterGetLogs(chain, new_branch), max_range=2)
+    status = idx.run_once()
+    assert status.indexed_to == idx.cursor()
+    idx.run_once()
+    assert ledger.anchored(a) == (None, None, None)
+    assert ledger.anchored(b)[0] == fork.base.number + 1
+    check_index(engine, chain, registry, start)
