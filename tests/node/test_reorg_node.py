@@ -149,6 +149,73 @@ def test_an_anchor_and_a_revocation_reorged_away_are_sent_again(tmp_path: Path, 
         node.runtime.stop()
 
 
+def test_an_unconfirmed_anchor_reorged_away_is_sent_again(tmp_path: Path, anvil_url: str) -> None:
+    n = 2
+    node = make_node(tmp_path, anvil_url, confirmations=n)
+    try:
+        rt = node.runtime
+        fork = Fork.here(node.chain)
+        licence = node.issue(1, "c")[0]
+        rt.settle()
+        _, entry = node.anchor(licence)
+        assert entry.state == "mined" and entry.block_number == fork.base.number + 1
+        # mined, but not yet n blocks deep: verifiers are not told it is anchored
+        assert node.verdict(licence) == "not_anchored_yet"
+
+        orphaned = fork.switch(mine=n + 1)  # replaces the anchor's block, not the indexed ones
+        assert replaced(node.chain, orphaned)
+        rt.tick()
+        assert rt.last_index is not None and rt.last_index.reorged_from is None
+        batch, entry = node.anchor(licence)
+        assert entry.state == "mined" and entry.block_number == fork.base.number + n + 2
+        assert node.chain.receipt(bytes.fromhex(entry.transaction_hash or "")) is not None
+        assert node.verdict(licence) == "not_anchored_yet"
+
+        node.chain.mine(n)
+        rt.tick()
+        batch, entry = node.anchor(licence)
+        assert batch.anchored_block == entry.block_number
+        assert node.verdict(licence) == "valid"
+    finally:
+        node.runtime.stop()
+
+
+def test_an_anchor_survives_a_deep_reorg_then_a_shallow_one(tmp_path: Path, anvil_url: str) -> None:
+    n = 2
+    node = make_node(tmp_path, anvil_url, confirmations=n)
+    try:
+        rt = node.runtime
+        deep = Fork.here(node.chain)
+        licence = node.issue(1, "e")[0]
+        rt.settle()
+        node.chain.mine(n)
+        rt.tick()
+        assert node.verdict(licence) == "valid"
+
+        deep.switch(mine=n + 2)  # deeper than the confirmations: the indexer rolls it back
+        rt.tick()
+        # the fork is found at or below the real one (the index remembers only some blocks)
+        assert rt.last_index is not None and rt.last_index.reorged_from is not None
+        assert rt.last_index.reorged_from <= deep.base.number + 1
+        assert node.anchor(licence)[1].state == "sent"
+        assert node.verdict(licence) == "not_anchored_yet"
+
+        shallow = Fork.here(node.chain)
+        rt.tick()  # sent again, mined, not yet confirmed ...
+        assert node.anchor(licence)[1].block_number == shallow.base.number + 1
+        shallow.switch(mine=n)  # ... and taken away again
+        rt.tick()
+        _, entry = node.anchor(licence)
+        assert entry.state == "mined" and entry.block_number == shallow.base.number + n + 1
+        assert node.verdict(licence) == "not_anchored_yet"
+        node.chain.mine(n)
+        rt.tick()
+        batch, entry = node.anchor(licence)
+        assert batch.anchored_block == entry.block_number and node.verdict(licence) == "valid"
+    finally:
+        node.runtime.stop()
+
+
 def test_a_node_restarted_after_a_reorg_sends_the_lost_anchor_again(tmp_path: Path, anvil_url: str) -> None:
     node = make_node(tmp_path, anvil_url, confirmations=0)
     chain = RpcChain(anvil_url)  # outlives the node's own connection
