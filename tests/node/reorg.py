@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,10 +14,6 @@ from ledger.store.models import ChainEvent, IndexedBlock, NodeState
 from node.chain.gateway import BlockRef
 from node.chain.rpc import RpcChain
 from node.services import chainview
-
-# The first block of a new branch is this many seconds later than the block it replaces,
-# so the two branches differ at every height even where both hold the same transactions.
-SKEW = 7
 
 
 @dataclass
@@ -42,8 +39,9 @@ class Fork:
         if not self.chain.request("evm_revert", self.snapshot):
             raise AssertionError(f"anvil refused to revert to {self.snapshot!r}")
         assert self.chain.head().hash == self.base.hash
-        first = orphaned[0].timestamp if orphaned and orphaned[0] else self.base.timestamp
-        self.chain.set_next_block_timestamp(first + SKEW)
+        # A new miner address makes every new block differ from the one it replaces, even
+        # where both hold the same transactions at the same time.
+        self.chain.request("anvil_setCoinbase", "0x" + secrets.token_bytes(20).hex())
         if mine:
             self.chain.mine(mine)
         return [b for b in orphaned if b is not None]

@@ -78,6 +78,15 @@ class Node:
             assert entry is not None
             return batch, entry
 
+    def tick_until_mined(self, licence: dict[str, str]) -> OutboxEntry:
+        """Tick until the anchor of ``licence`` has a receipt (anvil mines in the background)."""
+        for _ in range(200):
+            self.runtime.tick()
+            _, entry = self.anchor(licence)
+            if entry.state == "mined":
+                return entry
+        raise AssertionError(f"outbox entry {entry.id} is still {entry.state}")
+
     def entries(self, kind: str) -> list[OutboxEntry]:
         with Session(self.runtime.engine) as s:
             return list(s.exec(select(OutboxEntry).where(OutboxEntry.kind == kind)))
@@ -164,10 +173,9 @@ def test_an_unconfirmed_anchor_reorged_away_is_sent_again(tmp_path: Path, anvil_
 
         orphaned = fork.switch(mine=n + 1)  # replaces the anchor's block, not the indexed ones
         assert replaced(node.chain, orphaned)
-        rt.tick()
+        entry = node.tick_until_mined(licence)
         assert rt.last_index is not None and rt.last_index.reorged_from is None
-        batch, entry = node.anchor(licence)
-        assert entry.state == "mined" and entry.block_number == fork.base.number + n + 2
+        assert entry.block_number == fork.base.number + n + 2
         assert node.chain.receipt(bytes.fromhex(entry.transaction_hash or "")) is not None
         assert node.verdict(licence) == "not_anchored_yet"
 
@@ -201,12 +209,11 @@ def test_an_anchor_survives_a_deep_reorg_then_a_shallow_one(tmp_path: Path, anvi
         assert node.verdict(licence) == "not_anchored_yet"
 
         shallow = Fork.here(node.chain)
-        rt.tick()  # sent again, mined, not yet confirmed ...
-        assert node.anchor(licence)[1].block_number == shallow.base.number + 1
+        entry = node.tick_until_mined(licence)  # sent again, mined, not yet confirmed ...
+        assert entry.block_number == shallow.base.number + 1
         shallow.switch(mine=n)  # ... and taken away again
-        rt.tick()
-        _, entry = node.anchor(licence)
-        assert entry.state == "mined" and entry.block_number == shallow.base.number + n + 1
+        entry = node.tick_until_mined(licence)
+        assert entry.block_number == shallow.base.number + n + 1
         assert node.verdict(licence) == "not_anchored_yet"
         node.chain.mine(n)
         rt.tick()
