@@ -103,8 +103,7 @@ class Runtime:
             p.sent, p.mined = report.sent, report.mined
             self.last_index = self.indexer.run_once()
             p.events = self.last_index.events
-        if p.events:
-            self.refresh_trust()
+        self.refresh_trust()  # also after a reorg that only removed events
         return p
 
     def refresh_trust(self) -> None:

@@ -223,6 +223,27 @@ def test_an_anchor_survives_a_deep_reorg_then_a_shallow_one(tmp_path: Path, anvi
         node.runtime.stop()
 
 
+def test_a_key_registration_reorged_away_leaves_the_trust_view(tmp_path: Path, anvil_url: str) -> None:
+    node = make_node(tmp_path, anvil_url, confirmations=0)
+    try:
+        rt = node.runtime
+        fork = Fork.here(node.chain)
+        r = node.client.post("/v1/keys/rotate", headers=node.headers)
+        assert r.status_code == 200, r.text
+        kid = bytes.fromhex(r.json()["kid"])
+        assert rt.trust.key(kid) is not None
+
+        fork.switch(mine=2)
+        rt.tick()  # the registration is rolled back; no new event arrives in this pass
+        assert rt.trust.key(kid) is None
+        rt.settle()  # the outbox registers the key again, on the new branch
+        key = rt.trust.key(kid)
+        registered = node.chain.block(fork.base.number + 3)
+        assert key is not None and registered is not None and key.valid_from == registered.timestamp
+    finally:
+        node.runtime.stop()
+
+
 def test_a_node_restarted_after_a_reorg_sends_the_lost_anchor_again(tmp_path: Path, anvil_url: str) -> None:
     node = make_node(tmp_path, anvil_url, confirmations=0)
     chain = RpcChain(anvil_url)  # outlives the node's own connection
