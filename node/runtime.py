@@ -18,7 +18,7 @@ from sqlalchemy import func, text
 from sqlalchemy.engine import Connection
 from sqlmodel import Session, col, select
 
-from ledger.indexer.indexer import Indexer, IndexerStatus
+from ledger.indexer.indexer import Indexer, IndexerStatus, Projection, Rollback
 from ledger.store.db import make_engine, migrate
 from ledger.store.models import OutboxEntry, PendingLeaf
 from node.chain.txsend import TxSender
@@ -31,6 +31,10 @@ from node.services.minting import MintingPool
 
 log = logging.getLogger(__name__)
 LEADER_LOCK = 0x72656C6561646572  # "releader"
+# What the indexer mirrors into our tables, and how a reorganisation undoes it.
+PROJECTIONS: tuple[Projection, ...] = (anchoring.project_anchors, chainview.project_statuses)
+ROLLBACKS: tuple[Rollback, ...] = (anchoring.unproject_anchors, chainview.unproject_statuses,
+                                   outbox.reopen_after_reorg)
 
 
 def leader_lock_key(schema: str, registry_address: str) -> int:
@@ -78,9 +82,7 @@ class Runtime:
             self.engine, self.gateway, [self.ctx.registry], chainview.decode,
             start_block=settings.registry_block,
             confirmations=settings.confirmations,
-            projections=[anchoring.project_anchors, chainview.project_statuses],
-            rollbacks=[anchoring.unproject_anchors, chainview.unproject_statuses,
-                       outbox.reopen_after_reorg])
+            projections=PROJECTIONS, rollbacks=ROLLBACKS)
         self.anchorer = anchoring.Anchorer(self.ctx)
         self.sender = outbox.Sender(self.ctx, TxSender(self.gateway))
         self.last_index: IndexerStatus | None = None
@@ -120,8 +122,7 @@ class Runtime:
             p.sent, p.mined = report.sent, report.mined
             self.last_index = self.indexer.run_once()
             p.events = self.last_index.events
-        if p.events:
-            self.refresh_trust()
+        self.refresh_trust()  # also after a reorg that only removed events
         return p
 
     def refresh_trust(self) -> None:

@@ -4,7 +4,9 @@ It reads logs only up to ``head - confirmations``, remembers the hash of every b
 it drew events from (and of the last block of every pass), and before each pass
 checks that the newest remembered block is still canonical. When it is not, it
 walks back to the fork point, deletes everything indexed above it, and lets the
-projection hooks undo their effects before indexing the new branch.
+projection hooks undo their effects before indexing the new branch. A range whose
+blocks change while it is read is not written; the pass stops there and the next one
+reads it again.
 
 The chain is reached through a structural ``LogSource`` (the node's chain gateway
 satisfies it) and events are decoded by an injected ``decode`` function, so this
@@ -92,7 +94,8 @@ class Indexer:
 
     def __init__(self, engine: Engine, source: LogSource, addresses: Sequence[bytes],
                  decode: Decode, start_block: int = 0, confirmations: int = 0,
-                 projections: Iterable[Projection] = (), rollbacks: Iterable[Rollback] = ()):
+                 projections: Iterable[Projection] = (), rollbacks: Iterable[Rollback] = (),
+                 max_range: int = MAX_RANGE):
         self.engine = engine
         self.source = source
         self.addresses = list(addresses)
@@ -101,6 +104,7 @@ class Indexer:
         self.confirmations = confirmations
         self.projections = list(projections)
         self.rollbacks = list(rollbacks)
+        self.max_range = max_range  # blocks per eth_getLogs request
         self.version = 0  # bumps whenever indexed data changes; readers use it to refresh caches
 
     def cursor(self) -> int:
@@ -117,25 +121,36 @@ class Indexer:
         target = head - self.confirmations
         events = 0
         while cursor < target:
-            upto = min(target, cursor + MAX_RANGE)
-            events += self._index_range(cursor + 1, upto)
+            upto = min(target, cursor + self.max_range)
+            indexed = self._index_range(cursor + 1, upto)
+            if indexed is None:  # the chain moved under us: the next pass starts from the cursor
+                break
+            events += indexed
             cursor = upto
         return IndexerStatus(indexed_to=cursor, head=head, events=events, reorged_from=reorged)
 
     # ------------------------------------------------------------------ indexing
-    def _index_range(self, first: int, last: int) -> int:
+    def _index_range(self, first: int, last: int) -> int | None:
+        """Index ``[first, last]`` in one transaction; None when a reorg got in the way."""
+        before = self.source.block(last)
+        if before is None:  # the head moved back under us
+            return None
         raw = self.source.get_logs(first, last, self.addresses)
         decoded = self.decode(raw)
         blocks: dict[int, Any] = {}
         for number in sorted({d.raw.block_number for d in decoded} | {last}):
             block = self.source.block(number)
-            if block is None:  # the head moved back under us: try again next pass
-                return 0
+            if block is None:
+                return None
             blocks[number] = block
+        if blocks[last].hash != before.hash:
+            # A reorg under ``last`` while get_logs ran: the logs may come from either branch,
+            # and a block that held none on the old one may hold some on the new one.
+            return None
         rows = []
         for d in decoded:
             if d.raw.block_hash != blocks[d.raw.block_number].hash:
-                return 0  # a reorg happened between get_logs and block(): retry next pass
+                return None  # these logs come from a branch that is no longer canonical
             rows.append(ChainEvent(
                 block_number=d.raw.block_number, block_hash=d.raw.block_hash.hex(),
                 log_index=d.raw.log_index, transaction_hash=d.raw.transaction_hash.hex(),

@@ -5,6 +5,11 @@ Life of an entry: ``queued`` (recorded with the request that caused it) → ``si
 ``failed``. After a restart, ``signed`` and ``sent`` entries are re-sent with the very
 same raw transaction, so a retry can never produce a second, different transaction.
 The contract refuses a second anchor of the same root as a last line of defence.
+
+``mined`` is not final while a reorganisation can still take the block away. Once the
+indexer holds the entry's event, its reorg handling reopens the entry
+(:func:`reopen_after_reorg`); until then the sender re-reads the receipt on every pass
+and sends the transaction again when it has gone.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import update
+from sqlalchemy import and_, exists, func, update
 from sqlmodel import Session, col, select
 
 from ledger.domain.identifiers import to_bytes32
@@ -78,6 +83,7 @@ class SendReport:
     sent: int = 0
     mined: int = 0
     failed: int = 0
+    reorged: int = 0
 
 
 class Sender:
@@ -87,13 +93,54 @@ class Sender:
         self.ctx = ctx
         self.tx = txsender
         self.registry = contract("LicenceRegistry")
+        # Per department, the lowest entry id that may still be unconfirmed: entries below it
+        # are failed or have their event indexed, so the indexer guards them against reorgs.
+        self._unconfirmed_from: dict[str, int] = {}
 
     def run_once(self, limit: int = 256) -> SendReport:
         """Advance every department's outbox as far as the chain allows now."""
         report = SendReport()
         for department in self.ctx.identities:
+            self._recheck_mined(department, report)
             self._advance(department, limit, report)
         return report
+
+    # ---------------------------------------------------------------- reorgs
+    def _recheck_mined(self, department: str, report: SendReport) -> None:
+        """Reopen mined entries whose transaction a reorg took away before it was indexed."""
+        indexed = exists().where(and_(col(ChainEvent.block_number) == col(OutboxEntry.block_number),
+                                      col(ChainEvent.transaction_hash) == col(OutboxEntry.transaction_hash)))
+        with Session(self.ctx.engine) as s:
+            # entries reopened by the indexer or re-queued may sit below the remembered mark
+            pending_from = s.exec(select(func.min(OutboxEntry.id)).where(
+                OutboxEntry.department == department,
+                col(OutboxEntry.state).in_(PENDING_STATES))).one()
+            since = min(self._unconfirmed_from.get(department, 0),
+                        pending_from if pending_from is not None else 2**62)
+            rows = s.exec(select(OutboxEntry.id, OutboxEntry.state, OutboxEntry.transaction_hash,
+                                 OutboxEntry.block_number, indexed.label("indexed"))
+                          .where(OutboxEntry.department == department, col(OutboxEntry.id) >= since,
+                                 OutboxEntry.state != "failed")
+                          .order_by(col(OutboxEntry.id))).all()
+        unconfirmed: int | None = None
+        for entry_id, state, tx_hash, block_number, is_indexed in rows:
+            if state == "mined" and is_indexed:
+                continue
+            unconfirmed = entry_id if unconfirmed is None else unconfirmed
+            if state != "mined" or not tx_hash:
+                continue
+            receipt = self.ctx.gateway.receipt(bytes.fromhex(tx_hash))
+            if receipt is None:
+                log.warning("a reorganisation dropped a mined transaction; sending it again",
+                            extra={"outbox_id": entry_id, "transaction_hash": tx_hash,
+                                   "block_number": block_number})
+                self._finish(entry_id, "sent", block_number=None, gas_used=None)
+                report.reorged += 1
+            elif receipt.block_number != block_number:  # mined again on the new branch
+                self._finish(entry_id, "mined", block_number=receipt.block_number,
+                             gas_used=receipt.gas_used)
+        last = rows[-1][0] + 1 if rows else since
+        self._unconfirmed_from[department] = unconfirmed if unconfirmed is not None else last
 
     # ---------------------------------------------------------------- per department
     def _advance(self, department: str, limit: int, report: SendReport) -> None:
