@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     chain_id: int = 1337
     registry_address: str = ""
     registry_block: int = 0  # where the indexer starts
+    property_registry_address: str = ""  # PropertyRegistry, roles read from registry_address
+    settlement_token_address: str = ""  # SettlementToken (fen), minted by BANK departments
     host: str = "127.0.0.1"
     port: int = 8000
     node_department: str = ""  # the department that signs snapshots by default

@@ -18,10 +18,12 @@ never have to parse messages::
     │   ├── EmptyMerkleTree             empty_merkle_tree
     │   ├── InvalidMerkleLeaf           invalid_merkle_leaf
     │   └── MerkleIndexOutOfRange       merkle_index_out_of_range
-    └── StatusError                     status_error
-        ├── InvalidStatusTransition     invalid_status_transition
-        ├── UnknownReasonCode           unknown_reason_code
-        └── StatusHistoryOutOfOrder     status_history_out_of_order
+    ├── StatusError                     status_error
+    │   ├── InvalidStatusTransition     invalid_status_transition
+    │   ├── UnknownReasonCode           unknown_reason_code
+    │   └── StatusHistoryOutOfOrder     status_history_out_of_order
+    └── PropertyError                   property_error
+        └── TransferRefused             transfer_refused
 """
 
 from __future__ import annotations
@@ -171,3 +173,22 @@ class StatusHistoryOutOfOrder(StatusError):
         super().__init__(f"entry at {at} precedes the last entry at {previous_at}")
         self.previous_at = previous_at
         self.at = at
+
+
+class PropertyError(DomainError):
+    """Raised when a change of a property title breaks a register rule."""
+
+    code: ClassVar[str] = "property_error"
+
+    def __init__(self, unit: bytes, rule: str, **fields: object) -> None:
+        super().__init__(f"unit 0x{unit.hex()}: {rule} {fields or ''}".rstrip())
+        self.unit = unit
+        #: The contract's custom error name without the ``PropertyRegistry`` prefix.
+        self.rule = rule
+        self.fields = fields
+
+
+class TransferRefused(PropertyError):
+    """Raised when a guard refuses the transfer of a property title."""
+
+    code: ClassVar[str] = "transfer_refused"

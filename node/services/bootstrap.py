@@ -3,7 +3,8 @@
 ``init_demo`` creates a council of three (threshold two) and the departments
 MARKET, POLICE, HEALTH, REGISTRY, HOUSING, TAX, BANK and COURT, each with its own
 chain account and credential-signing key, deploys the registry, has the council
-add every department and has each department register its first key.
+add every department and has each department register its first key, and deploys
+the property register and the settlement token against the registry's directory.
 """
 
 from __future__ import annotations
@@ -65,6 +66,17 @@ class InitResult:
     tokens: dict[str, str]
     chain: str
     db_url: str
+    property_registry_address: str = ""
+    settlement_token_address: str = ""
+
+
+@dataclass(frozen=True)
+class PropertyContracts:
+    """Where :func:`deploy_property_contracts` put the two contracts."""
+
+    property_registry: bytes
+    settlement_token: bytes
+    block: int
 
 
 def demo_uscc(region: str, index: int) -> str:
@@ -107,7 +119,8 @@ def _transact(tx: TxSender, account: LocalAccount, to: bytes | None, data: bytes
     return receipt
 
 
-def _transact_all(tx: TxSender, calls: list[tuple[LocalAccount, bytes, bytes]]) -> list[Receipt]:
+def _transact_all(tx: TxSender,
+                  calls: list[tuple[LocalAccount, bytes | None, bytes]]) -> list[Receipt]:
     """Send independent transactions together (one block on the embedded chain)."""
     signed = [tx.build(account, to, data) for account, to, data in calls]
     tx.send(signed)
@@ -115,6 +128,17 @@ def _transact_all(tx: TxSender, calls: list[tuple[LocalAccount, bytes, bytes]]) 
     if any(r.status != 1 for r in receipts):
         raise InitError("a set-up transaction reverted")
     return receipts
+
+
+def deploy_property_contracts(tx: TxSender, deployer: LocalAccount,
+                              directory: bytes) -> PropertyContracts:
+    """Deploy PropertyRegistry and SettlementToken reading roles from ``directory`` (one block)."""
+    receipts = _transact_all(tx, [
+        (deployer, None, contract(name).encode_deploy([directory]))
+        for name in ("PropertyRegistry", "SettlementToken")])
+    register, token = (r.contract_address for r in receipts)
+    assert register is not None and token is not None
+    return PropertyContracts(register, token, receipts[0].block_number)
 
 
 def init_demo(data_dir: Path, chain: str = "embedded", db_url: str | None = None,
@@ -145,6 +169,8 @@ def init_demo(data_dir: Path, chain: str = "embedded", db_url: str | None = None
             [[a.address for a in council], COUNCIL_THRESHOLD]))
         registry = deploy.contract_address
         assert registry is not None
+        progress("deploying the property register and the settlement token")
+        property_contracts = deploy_property_contracts(tx, council[0], registry)
         progress("the council adds the departments")
         actions = [registry_abi.encode_call("addDepartment", [
             to_bytes32(i.code), accounts[i.code].address, i.role_bits, to_bytes32(i.region),
@@ -181,6 +207,8 @@ def init_demo(data_dir: Path, chain: str = "embedded", db_url: str | None = None
         config = {
             "chain": chain, "chain_id": chain_id, "registry_address": "0x" + registry.hex(),
             "registry_block": deploy.block_number, "port": port,
+            "property_registry_address": "0x" + property_contracts.property_registry.hex(),
+            "settlement_token_address": "0x" + property_contracts.settlement_token.hex(),
             "departments": [i.code for i in identities], "node_department": "MARKET",
             "verifier_region": region, "webhook_secret": secrets.token_hex(32),
             "profile": "embedded" if chain == "embedded" else "department",
@@ -192,7 +220,9 @@ def init_demo(data_dir: Path, chain: str = "embedded", db_url: str | None = None
         gateway.close()
     return InitResult(data_dir=data_dir, registry_address="0x" + registry.hex(),
                       departments=[i.code for i in identities], tokens=tokens, chain=chain,
-                      db_url=engine_url)
+                      db_url=engine_url,
+                      property_registry_address="0x" + property_contracts.property_registry.hex(),
+                      settlement_token_address="0x" + property_contracts.settlement_token.hex())
 
 
 @dataclass

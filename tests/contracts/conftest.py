@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from .helpers import HOUSING, ISSUER, Registry
+from .property_helpers import PropertySetup
 
 
 @pytest.fixture
@@ -26,3 +27,9 @@ def registry(chain: Any) -> Registry:
 def t0(chain: Any, registry: Registry) -> int:
     """A timestamp comfortably after the fixture's blocks, for pinned-time transactions."""
     return int(chain.gateway.head().timestamp) + 1000
+
+
+@pytest.fixture
+def property_setup(chain: Any, registry: Registry) -> PropertySetup:
+    """PropertyRegistry and SettlementToken on the fixture directory, with REGISTRY, two banks, three courts."""
+    return PropertySetup.deploy(chain, registry)

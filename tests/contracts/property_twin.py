@@ -1,0 +1,133 @@
+"""A unit driven on the contract and in the Python model side by side, compared after every step."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from eth_account.signers.local import LocalAccount
+
+from ledger.domain.errors import PropertyError
+from ledger.domain.property import (
+    SHARE_WHOLE,
+    Cancel,
+    Change,
+    ClearContract,
+    ClearObjection,
+    ClearPreNotice,
+    ConsentMortgage,
+    ConsentPreNotice,
+    FileContract,
+    FileObjectionSuit,
+    RecordMortgage,
+    RecordObjection,
+    RecordOwnerConsent,
+    RecordPreNotice,
+    Register,
+    ReleaseMortgage,
+    ReleaseSeizure,
+    Seize,
+    UnitState,
+    UpdateCertificate,
+    apply,
+    check_transferable,
+    guards,
+)
+
+from .property_helpers import PropertySetup, recompute_head, state_matches
+
+
+@dataclass
+class Twin:
+    """One unit on chain and in :mod:`ledger.domain.property`."""
+
+    setup: PropertySetup
+    state: UnitState | None = None
+    applied: list[str] = field(default_factory=list)
+
+    def _call(self, change: Change) -> tuple[LocalAccount, str, tuple[object, ...]]:
+        s = self.setup
+        courts = {c: a for c, a in ((b"COURTA", s.court_a), (b"COURTB", s.court_b),
+                                    (b"COURTC", s.court_c))}
+        banks = {b"BANKA": s.bank_a, b"BANKB": s.bank_b}
+        unit = self.state.unit if self.state else b""
+        match change:
+            case Register(u, owners, leaf):
+                return s.registrar, "registerTitle", (
+                    u, [(o.commitment, o.share) for o in owners], leaf)
+            case UpdateCertificate(leaf):
+                return s.registrar, "updateCertificate", (unit, leaf)
+            case FileContract(h):
+                return s.housing, "fileContract", (unit, h)
+            case ClearContract():
+                return s.housing, "clearContract", (unit,)
+            case RecordPreNotice(holder, expires):
+                return s.registrar, "recordPreNotice", (unit, holder, expires)
+            case ConsentPreNotice():
+                return s.registrar, "consentPreNotice", (unit,)
+            case ClearPreNotice():
+                return s.registrar, "clearPreNotice", (unit,)
+            case RecordMortgage(mortgagee, amount):
+                return s.registrar, "recordMortgage", (unit, mortgagee, amount)
+            case ConsentMortgage(bank, rank):
+                return banks[bank.rstrip(b"\0")], "consentMortgageTransfer", (unit, rank)
+            case ReleaseMortgage(bank, rank):
+                return banks[bank.rstrip(b"\0")], "releaseMortgage", (unit, rank)
+            case Seize(court, order, duration):
+                return courts[court.rstrip(b"\0")], "seize", (unit, order, duration)
+            case ReleaseSeizure(court, order):
+                return courts[court.rstrip(b"\0")], "releaseSeizure", (unit, order)
+            case RecordObjection(applicant):
+                return s.registrar, "recordObjection", (unit, applicant)
+            case FileObjectionSuit(h):
+                return s.registrar, "fileObjectionSuit", (unit, h)
+            case ClearObjection():
+                return s.registrar, "clearObjection", (unit,)
+            case RecordOwnerConsent(mask):
+                return s.registrar, "recordOwnerConsent", (unit, mask)
+            case Cancel(h):
+                return s.registrar, "cancelTitle", (unit, h)
+        raise TypeError(change)
+
+    def do(self, change: Change, advance: int = 1) -> str:
+        """Apply ``change`` ``advance`` seconds after the head block on both; return the rule or 'ok'."""
+        at = self.setup.now() + advance
+        account, fn, args = self._call(change)
+        try:
+            expected: UnitState | None = apply(self.state, change, at)
+            rule = "ok"
+        except PropertyError as error:
+            expected, rule = None, error.rule
+        if expected is not None:
+            self.setup.register.tx(account, fn, *args, at=at)
+            self.state = expected
+        else:
+            with self.setup.register.reverts("PropertyRegistry" + rule):
+                self.setup.register.tx(account, fn, *args, at=at)
+        self.applied.append(f"{type(change).__name__}:{rule}")
+        return rule
+
+    def wait(self, seconds: int) -> None:
+        self.setup.chain.set_next_block_timestamp(self.setup.now() + seconds)
+        self.setup.chain.mine()
+
+    def check(self, transferees: tuple[bytes, ...]) -> None:
+        """Assert state, hash chain, shares and guards agree between the model and the contract."""
+        state = self.state
+        assert state is not None
+        assert sum(o.share for o in state.owners) == SHARE_WHOLE
+        state_matches(self.setup, state)
+        assert recompute_head(state.unit, self.setup.title_changes(state.unit)) == state.head
+        now, reg = self.setup.now(), self.setup.register
+        for who in transferees:
+            assert reg.view("guardsFor", state.unit, who) == guards(state, who, now)
+            try:
+                check_transferable(state, who, now)
+                rule = None
+            except PropertyError as error:
+                rule = error.rule
+            if rule is None:
+                reg.view("checkTransferable", state.unit, who)
+            else:
+                with reg.reverts("PropertyRegistry" + rule):
+                    reg.view("checkTransferable", state.unit, who)
+
