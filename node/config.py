@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     chain_id: int = 1337
     registry_address: str = ""
     registry_block: int = 0  # where the indexer starts
+    fee_schedule_address: str = ""  # the FeeSchedule contract TAX publishes to ("" = none deployed)
+    fee_rules_file: str = ""  # a department's own fee rule table (JSON); "" = the packaged one
     host: str = "127.0.0.1"
     port: int = 8000
     node_department: str = ""  # the department that signs snapshots by default
