@@ -241,7 +241,7 @@ def _schedule(raw: Any, where: str) -> FeeSchedule:
     sur = _obj(s["vat_surcharges"], f"{where}.vat_surcharges", {"rate", "levied_share"})
     deed = _obj(s["deed_tax"], f"{where}.deed_tax",
                 {"area_threshold_m2", "first_home", "second_home", "local_rate"})
-    bands = ({"up_to_threshold", "above_threshold"})
+    bands = {"up_to_threshold", "above_threshold"}
     first = _obj(deed["first_home"], f"{where}.deed_tax.first_home", bands)
     second = _obj(deed["second_home"], f"{where}.deed_tax.second_home", bands)
     inc = _obj(s["income_tax"], f"{where}.income_tax", {"exempt_after_years", "gain_rate", "deemed_rate"})

@@ -129,7 +129,8 @@ class FeeFacts:
         if self.contract_date < self.acquired:
             raise ContractBeforeAcquisition(self.acquired.isoformat(), self.contract_date.isoformat())
         city = self.city
-        if city is not None and not (len(city) == 6 and city.isascii() and city.isdigit() and city != "000000"):
+        if city is not None and not (type(city) is str and len(city) == 6 and city.isascii() and city.isdigit()
+                                     and city != "000000"):
             raise InvalidFeeFacts("city", f"{city!r} is not a 6-digit city code")
 
     @property
@@ -242,7 +243,8 @@ def format_yuan(fen: int) -> str:
     return f"{sign}{whole}.{cents:02d}"
 
 
-def _exact(value: str | int | Decimal, field: str, unit: str) -> Decimal:
+def _hundredths(value: str | int | Decimal, field: str, unit: str, limit: int) -> int:
+    """Return ``value`` × 100 as an exact integer; refuse more than two decimal places or ``|v × 100| > limit``."""
     if isinstance(value, bool):
         raise InvalidFeeFacts(field, f"must be a number of {unit}")
     try:
@@ -251,27 +253,33 @@ def _exact(value: str | int | Decimal, field: str, unit: str) -> Decimal:
         raise InvalidFeeFacts(field, f"{value!r} is not a number of {unit}") from None
     if not number.is_finite():
         raise InvalidFeeFacts(field, f"{value!r} is not a number of {unit}")
-    return number
+    # Integer arithmetic on the digits: Decimal arithmetic would round, overflow or underflow
+    # at extreme exponents (1e-9999999 must not become 0).
+    sign, digits, exponent = number.as_tuple()
+    assert isinstance(exponent, int)
+    mantissa = int("".join(map(str, digits)) or "0")
+    if mantissa and exponent < -2:
+        scale = 10 ** (-2 - exponent) if -2 - exponent <= 40 else 0
+        if not scale or mantissa % scale:
+            raise InvalidFeeFacts(field, f"{value} has more than two decimal places")
+        hundredths = mantissa // scale
+    elif mantissa and exponent + 2 > 40:
+        raise InvalidFeeFacts(field, f"{value} is too large")
+    else:
+        hundredths = mantissa * 10 ** max(exponent + 2, 0) if mantissa else 0
+    if hundredths > limit:
+        raise InvalidFeeFacts(field, f"{value} is too large (at most {format_yuan(limit)} {unit})")
+    return -hundredths if sign else hundredths
 
 
 def parse_yuan(value: str | int | Decimal, field: str = "price") -> int:
     """Return the yuan amount ``value`` (at most two decimal places) in fen."""
-    fen = _exact(value, field, "yuan") * 100
-    if fen != fen.to_integral_value():
-        raise InvalidFeeFacts(field, f"{value} has more than two decimal places (the fen)")
-    if abs(fen) > 10 * MAX_AMOUNT_FEN:
-        raise InvalidFeeFacts(field, f"must be at most {format_yuan(MAX_AMOUNT_FEN)} yuan")
-    return int(fen)
+    return _hundredths(value, field, "yuan", MAX_AMOUNT_FEN)
 
 
 def parse_area(value: str | int | Decimal, field: str = "area") -> int:
     """Return the area ``value`` in m² (at most two decimal places) in m² × 100."""
-    centi = _exact(value, field, "m²") * 100
-    if centi != centi.to_integral_value():
-        raise InvalidFeeFacts(field, f"{value} has more than two decimal places (0.01 m²)")
-    if abs(centi) > 10 * MAX_AREA:
-        raise InvalidFeeFacts(field, "must be at most 10,000,000 m²")
-    return int(centi)
+    return _hundredths(value, field, "m²", MAX_AREA)
 
 
 def parse_date(value: str | date, field: str) -> date:

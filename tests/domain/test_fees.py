@@ -219,6 +219,9 @@ def _facts(**changes: Any) -> dict[str, Any]:
     ({"price": "abc"}, "invalid_fee_facts", "price"),
     ({"price": "NaN"}, "invalid_fee_facts", "price"),
     ({"price": "1e30"}, "invalid_fee_facts", "price"),
+    ({"price": "1e-9999999"}, "invalid_fee_facts", "price"),
+    ({"cost": "1e9999999"}, "invalid_fee_facts", "cost"),
+    ({"area": "-1E+1000000"}, "invalid_fee_facts", "area"),
     ({"area": "0"}, "invalid_fee_facts", "area"),
     ({"area": "-89"}, "invalid_fee_facts", "area"),
     ({"area": "89.005"}, "invalid_fee_facts", "area"),
@@ -264,6 +267,8 @@ def test_yuan_and_area_parsing() -> None:
     assert parse_yuan(80) == 8_000
     assert parse_area("140") == parse_area("140.00") == 14_000
     assert parse_area("140.01") == 14_001
+    assert parse_yuan("5e6") == parse_yuan("0.50e7") == parse_yuan("5000000.0000") == 500_000_000
+    assert parse_yuan("0e-1000000000") == 0
     assert format_yuan(14_563_107) == "145631.07" and format_yuan(5) == "0.05" and format_yuan(-5) == "-0.05"
 
 

@@ -83,7 +83,7 @@ def test_missing_facts_are_named(demo: DemoNode) -> None:
 
 _anything = st.one_of(st.none(), st.booleans(), st.integers(-10**30, 10**30),
                       st.floats(allow_nan=False, allow_infinity=False), st.text(max_size=30),
-                      st.sampled_from(["NaN", "Infinity", "-0", "1e400", "2026-02-30"]),
+                      st.sampled_from(["NaN", "Infinity", "-0", "1e400", "1e-9999999", "1E+9999999", "2026-02-30"]),
                       st.lists(st.integers(), max_size=2))
 
 
