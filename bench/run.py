@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import CHUNK, quiet
+from bench.fees import FEE_CASES, FEE_SECONDS, fee_quotes_per_s
 from bench.issuance import GAS_BATCHES, ONE_TX_SAMPLE, IssuanceBench
 from bench.verification import VERIFY_SECONDS, VERIFY_TOKENS, VerificationBench
 
@@ -38,10 +39,12 @@ METRICS: dict[str, tuple[str, str, tuple[str, float] | None]] = {
     "verify_offline_per_s_core": ("offline verifications, one core", "tokens/s", (">=", 12_000)),
     "qr_version_typical": ("QR version (EC Q), typical business licence", "version", ("<=", 18)),
     "qr_bytes_typical": ("QR token length, typical business licence", "characters", None),
+    "fee_quotes_per_s": ("Python fee quotes, one core", "quotes/s", (">=", 20_000)),
 }
 
 
-def _runners(issuance: IssuanceBench, verification: VerificationBench) -> dict[str, Callable[[], float]]:
+def _runners(issuance: IssuanceBench, verification: VerificationBench,
+             meta: dict[str, Any]) -> dict[str, Callable[[], float]]:
     return {
         "licence_issue_anchor_per_s": issuance.embedded,
         "licence_issue_anchor_per_s_anvil": issuance.anvil,
@@ -52,6 +55,7 @@ def _runners(issuance: IssuanceBench, verification: VerificationBench) -> dict[s
         "verify_offline_per_s_core": verification.verify_offline_per_s,
         "qr_version_typical": verification.qr_version,
         "qr_bytes_typical": verification.qr_bytes,
+        "fee_quotes_per_s": lambda: fee_quotes_per_s(meta),
     }
 
 
@@ -132,11 +136,12 @@ def main(argv: list[str] | None = None) -> int:
                        "gas_batches_per_size": GAS_BATCHES,
                        "verify_tokens": min(VERIFY_TOKENS, args.licences),
                        "verify_seconds": VERIFY_SECONDS,
+                       "fee_cases": FEE_CASES, "fee_seconds": FEE_SECONDS,
                        "http": "fastapi TestClient, in process", "db": "SQLite in the data folder"},
     }
     issuance = IssuanceBench(args.licences, meta)
     verification = VerificationBench(args.licences, meta)
-    runners = _runners(issuance, verification)
+    runners = _runners(issuance, verification, meta)
     results: dict[str, float] = {}
     errors: dict[str, str] = {}
     started = time.perf_counter()

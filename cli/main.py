@@ -13,9 +13,11 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
+from rich.console import Console, Group
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
+from rich.text import Text
 
 from cli.client import CliError, NodeClient, data_dir, node_url, token_for
 
@@ -27,9 +29,11 @@ app = typer.Typer(no_args_is_help=True, add_completion=False,
 licence_app = typer.Typer(no_args_is_help=True, help="Issue and manage e-licences.")
 keys_app = typer.Typer(no_args_is_help=True, help="Manage the department's signing keys.")
 snapshot_app = typer.Typer(no_args_is_help=True, help="Offline verification snapshots.")
+fee_app = typer.Typer(no_args_is_help=True, help="Taxes and fees of a property resale.")
 app.add_typer(licence_app, name="licence")
 app.add_typer(keys_app, name="keys")
 app.add_typer(snapshot_app, name="snapshot")
+app.add_typer(fee_app, name="fee")
 
 DataOpt = Annotated[Path | None, typer.Option("--data", help="data folder [REGNODE_DATA]")]
 NodeOpt = Annotated[str | None, typer.Option("--node", help="node URL [REGNODE_NODE]")]
@@ -42,7 +46,7 @@ def _fail(exc: CliError, as_json: bool) -> None:
         print(json.dumps({"error": {"code": exc.code, "message": exc.message, **exc.detail}},
                          ensure_ascii=False))
     else:
-        err_console.print(f"[red]error[/red] [{exc.code}] {exc.message}")
+        err_console.print(f"[red]error[/red] {escape(f'[{exc.code}]')} {escape(exc.message)}")
     raise typer.Exit(2)
 
 
@@ -52,7 +56,7 @@ def _client(data: Path | None, node: str | None, dept: str | None) -> NodeClient
     return NodeClient(node_url(node, folder), token)
 
 
-def _out(as_json: bool, payload: Any, human: str | Table | None = None) -> None:
+def _out(as_json: bool, payload: Any, human: str | Table | Group | None = None) -> None:
     if as_json:
         print(json.dumps(payload, ensure_ascii=False, indent=2))
     elif human is not None:
@@ -80,6 +84,7 @@ def init(data: DataOpt = None, demo: Annotated[bool, typer.Option(help="create a
     except InitError as exc:
         _fail(CliError(exc.code, exc.message), as_json)
     payload = {"data": str(result.data_dir), "registry_address": result.registry_address,
+               "fee_schedule_address": result.fee_schedule_address,
                "departments": result.departments, "chain": result.chain, "db": result.db_url}
     _out(as_json, payload, f"[green]initialised[/green] {folder} · registry "
          f"{result.registry_address} · departments {', '.join(result.departments)}\n"
@@ -332,6 +337,72 @@ def snapshot_export(out: Annotated[Path, typer.Option("--out")], data: DataOpt =
     except CliError as exc:
         _fail(exc, as_json)
     _out(as_json, {"file": str(out), "bytes": len(body)}, f"wrote {out} ({len(body)} bytes)")
+
+
+@fee_app.command("quote")
+def fee_quote(
+    price: Annotated[str, typer.Option("--price", help="taxable price in yuan")],
+    area: Annotated[str, typer.Option("--area", help="floor area in m²")],
+    acquired: Annotated[str, typer.Option("--acquired", help="date the seller acquired it, YYYY-MM-DD")],
+    contract_date: Annotated[str, typer.Option("--contract-date", help="date of the sale contract, YYYY-MM-DD")],
+    buyer_homes: Annotated[int, typer.Option("--buyer-homes",
+                                             help="which home of the buyer's family this will be: 1, 2, 3 …")],
+    seller_only_home: Annotated[bool, typer.Option("--seller-only-home",
+                                                   help="it is the seller's family's only home")] = False,
+    cost: Annotated[str | None, typer.Option("--cost", help="the seller's proven original cost in yuan")] = None,
+    property_type: Annotated[str, typer.Option("--property-type",
+                                               help="residential | parking | non_residential")] = "residential",
+    certificates: Annotated[int, typer.Option("--certificates", help="title certificates issued")] = 1,
+    city: Annotated[str | None, typer.Option("--city", help="6-digit city code for local rates")] = None,
+    rules: Annotated[Path | None, typer.Option("--rules", help="a fee rule table (JSON) instead of the packaged one")]
+    = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Quote each tax and fee of a resale, locally (no node needed)."""
+    from ledger.domain.errors import FeeError
+    from ledger.domain.fee_rules import default_fee_rules, load_fee_rules
+    from ledger.domain.fees import LINES, facts_from_inputs, held_years, quote
+
+    try:
+        try:
+            table = load_fee_rules(rules.read_text(encoding="utf-8")) if rules else default_fee_rules()
+        except OSError as exc:
+            raise CliError("unreadable_file", f"cannot read {rules}: {exc}") from None
+        facts = facts_from_inputs(price=price, area=area, acquired=acquired, contract_date=contract_date,
+                                  buyer_homes=buyer_homes, seller_only_home=seller_only_home, cost=cost,
+                                  property_type=property_type, certificates=certificates, city=city)
+        result = quote(facts, table)
+    except FeeError as exc:
+        _fail(CliError(exc.code, str(exc), {k: v for k, v in vars(exc).items() if isinstance(v, str)}),
+              as_json)
+    except CliError as exc:
+        _fail(exc, as_json)
+    amounts = result.as_yuan()
+    table = Table(title="taxes and fees (CNY)", show_footer=True)
+    table.add_column("line", footer="total")
+    table.add_column("payer")
+    table.add_column("amount", justify="right", footer=amounts["total"])
+    for line, payer in LINES:
+        table.add_row(line.replace("_", " "), payer, amounts[line])
+    held = held_years(facts.acquired, facts.contract_date)
+    schedule = result.schedule
+    basis = Text(f"rules in force from {_day_text(schedule.effective_from)} with "
+                 f"{f'the local rates of {facts.city}' if facts.city else 'the national rates'}; "
+                 f"VAT rate {_percent(schedule.vat_rate)}; held {held} full year{'s' if held != 1 else ''}",
+                 style="dim")
+    _out(as_json, amounts, Group(table, basis))
+
+
+def _percent(ppm: int) -> str:
+    from decimal import Decimal
+
+    return f"{(Decimal(ppm) / 10_000).normalize():f} %"
+
+
+def _day_text(unix_day: int) -> str:
+    import datetime as dt
+
+    return (dt.date(1970, 1, 1) + dt.timedelta(days=unix_day)).isoformat()
 
 
 @app.command()

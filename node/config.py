@@ -38,6 +38,8 @@ class Settings(BaseSettings):
     registry_block: int = 0  # where the indexer starts
     property_registry_address: str = ""  # PropertyRegistry, roles read from registry_address
     settlement_token_address: str = ""  # SettlementToken (fen), minted by BANK departments
+    fee_schedule_address: str = ""  # the FeeSchedule contract TAX publishes to ("" = none deployed)
+    fee_rules_file: str = ""  # a department's own fee rule table (JSON); "" = the packaged one
     host: str = "127.0.0.1"
     port: int = 8000
     node_department: str = ""  # the department that signs snapshots by default

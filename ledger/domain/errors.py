@@ -22,8 +22,14 @@ never have to parse messages::
     │   ├── InvalidStatusTransition     invalid_status_transition
     │   ├── UnknownReasonCode           unknown_reason_code
     │   └── StatusHistoryOutOfOrder     status_history_out_of_order
-    └── PropertyError                   property_error
-        └── TransferRefused             transfer_refused
+    ├── PropertyError                   property_error
+    │   └── TransferRefused             transfer_refused
+    └── FeeError                        fee_error
+        ├── InvalidFeeFacts             invalid_fee_facts
+        │   └── ContractBeforeAcquisition contract_before_acquisition
+        ├── UnknownCity                 unknown_city
+        ├── NoFeeRuleInForce            no_fee_rule_in_force
+        └── InvalidFeeRules             invalid_fee_rules
 """
 
 from __future__ import annotations
@@ -192,3 +198,61 @@ class TransferRefused(PropertyError):
     """Raised when a guard refuses the transfer of a property title."""
 
     code: ClassVar[str] = "transfer_refused"
+class FeeError(DomainError):
+    """Base class of fee and tax quote errors."""
+
+    code: ClassVar[str] = "fee_error"
+
+
+class InvalidFeeFacts(FeeError):
+    """Raised when the facts of a case cannot be quoted (a price that is not positive, say)."""
+
+    code: ClassVar[str] = "invalid_fee_facts"
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
+
+
+class ContractBeforeAcquisition(InvalidFeeFacts):
+    """Raised when the sale contract is dated before the seller acquired the property."""
+
+    code: ClassVar[str] = "contract_before_acquisition"
+
+    def __init__(self, acquired: str, contract_date: str) -> None:
+        super().__init__("contract_date", f"{contract_date} is before the acquisition on {acquired}")
+        self.acquired = acquired
+        self.contract_date = contract_date
+
+
+class UnknownCity(FeeError):
+    """Raised when a quote names a city the rule tables do not know."""
+
+    code: ClassVar[str] = "unknown_city"
+
+    def __init__(self, city: str) -> None:
+        super().__init__(f"no fee rules for city {city!r}")
+        self.city = city
+
+
+class NoFeeRuleInForce(FeeError):
+    """Raised when no fee schedule is in force on the contract date."""
+
+    code: ClassVar[str] = "no_fee_rule_in_force"
+
+    def __init__(self, contract_date: str, earliest: str) -> None:
+        super().__init__(f"no fee schedule in force on {contract_date} (the earliest starts {earliest})")
+        self.contract_date = contract_date
+        self.earliest = earliest
+
+
+class InvalidFeeRules(FeeError):
+    """Raised when a fee rule table is malformed or outside what the contract accepts."""
+
+    code: ClassVar[str] = "invalid_fee_rules"
+
+    def __init__(self, where: str, reason: str) -> None:
+        super().__init__(f"{where}: {reason}")
+        self.where = where
+        self.reason = reason

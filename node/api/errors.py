@@ -31,7 +31,9 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(DomainError)
     async def _domain_error(_: Request, exc: DomainError) -> JSONResponse:
-        return JSONResponse(_body(exc.code, str(exc)), status_code=400)
+        fields = {k: v for k, v in vars(exc).items()
+                  if not k.startswith("_") and isinstance(v, str | int | None) and k not in ("code", "message")}
+        return JSONResponse(_body(exc.code, str(exc), **fields), status_code=400)
 
     @app.exception_handler(ConfigError)
     async def _config_error(_: Request, exc: ConfigError) -> JSONResponse:

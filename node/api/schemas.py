@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from decimal import Decimal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -202,3 +203,32 @@ class Health(BaseModel):
     licences_pending_anchor: int
     registry_address: str
     departments: list[str]
+
+
+class FeeQuoteRequest(BaseModel):
+    """The facts of a resale case, as ``regnode fee quote`` takes them."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    price: Decimal = Field(description="taxable price in yuan (at most two decimal places)")
+    area: Decimal = Field(description="floor area in m² (at most two decimal places)")
+    acquired: date = Field(description="the date the seller acquired the property")
+    contract_date: date = Field(description="the date of the sale contract; picks the rules in force")
+    buyer_homes: int = Field(description="which home of the buyer's family this will be: 1, 2, 3 …")
+    seller_only_home: bool = Field(default=False, description="the seller's family's only home")
+    cost: Decimal | None = Field(default=None, description="the seller's proven original cost in yuan")
+    property_type: Literal["residential", "parking", "non_residential"] = "residential"
+    certificates: int = Field(default=1, description="title certificates issued (+fee beyond the first)")
+    city: str | None = Field(default=None, max_length=6,
+                             description="6-digit city code whose local rates apply; none: national")
+
+
+class FeeQuotePublic(BaseModel):
+    """The taxes and fees of a case in yuan, one decimal string per line."""
+
+    vat: str
+    vat_surcharges: str
+    deed_tax: str
+    income_tax: str
+    registration_fee: str
+    total: str

@@ -4,7 +4,9 @@
 MARKET, POLICE, HEALTH, REGISTRY, HOUSING, TAX, BANK and COURT, each with its own
 chain account and credential-signing key, deploys the registry, has the council
 add every department and has each department register its first key, and deploys
-the property register and the settlement token against the registry's directory.
+the property register and the settlement token against the registry's directory. TAX
+deploys the ``FeeSchedule`` (reading roles from the registry's directory) and publishes
+the packaged fee rule table on it.
 """
 
 from __future__ import annotations
@@ -13,17 +15,19 @@ import json
 import os
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from eth_account.signers.local import LocalAccount
 from sqlmodel import Session
 
+from ledger.domain.fee_rules import default_fee_rules
 from ledger.domain.identifiers import to_bytes32, uscc_check_char
 from ledger.store.db import make_engine, migrate
 from ledger.store.models import SigningKey
 from node.chain.abi import contract
+from node.chain.fee_schedule import fee_schedule_abi, publish_calls
 from node.chain.gateway import ChainGateway, Receipt
 from node.chain.txsend import TxSender
 from node.config import write_config_file
@@ -37,6 +41,10 @@ TOKENS_FILE = "tokens.json"
 FUNDING_WEI = 10**24
 COUNCIL_SIZE = 3
 COUNCIL_THRESHOLD = 2
+# Fixed gas for the fee schedule's set-up (about twice what it uses: 1.8 M to deploy,
+# at most 130 k per publish); estimating each costs more time than the rest of the demo's set-up.
+FEE_DEPLOY_GAS = 4_000_000
+FEE_PUBLISH_GAS = 250_000
 
 DEMO_DEPARTMENTS: list[tuple[str, str, tuple[str, ...]]] = [
     ("MARKET", "北京市市场监督管理局", ("ISSUER",)),
@@ -68,6 +76,7 @@ class InitResult:
     db_url: str
     property_registry_address: str = ""
     settlement_token_address: str = ""
+    fee_schedule_address: str = ""
 
 
 @dataclass(frozen=True)
@@ -119,10 +128,16 @@ def _transact(tx: TxSender, account: LocalAccount, to: bytes | None, data: bytes
     return receipt
 
 
-def _transact_all(tx: TxSender,
-                  calls: list[tuple[LocalAccount, bytes | None, bytes]]) -> list[Receipt]:
-    """Send independent transactions together (one block on the embedded chain)."""
+Call = tuple[LocalAccount, bytes | None, bytes]
+
+
+def _transact_all(tx: TxSender, calls: list[Call], fixed_gas: Sequence[tuple[Call, int]] = ()) -> list[Receipt]:
+    """Send independent transactions together (one block on the embedded chain).
+
+    ``calls`` get a gas estimate; ``fixed_gas`` calls are sent after them with the gas given.
+    """
     signed = [tx.build(account, to, data) for account, to, data in calls]
+    signed += [tx.build(account, to, data, gas=gas) for (account, to, data), gas in fixed_gas]
     tx.send(signed)
     receipts = [tx.wait(t.hash, timeout=60) for t in signed]
     if any(r.status != 1 for r in receipts):
@@ -177,20 +192,25 @@ def init_demo(data_dir: Path, chain: str = "embedded", db_url: str | None = None
             i.endpoint]) for i in identities]
         first = registry_abi.decode_output(
             "proposalCount", gateway.call(registry, registry_abi.encode_call("proposalCount")))[0] + 1
-        _transact_all(tx, [(council[0], registry, registry_abi.encode_call("propose", [a]))
-                           for a in actions])
+        # TAX deploys the fee schedule in the same block; it publishes once it holds the role.
+        proposed = _transact_all(
+            tx, [(council[0], registry, registry_abi.encode_call("propose", [a])) for a in actions],
+            [((accounts["TAX"], None, fee_schedule_abi().encode_deploy([registry])), FEE_DEPLOY_GAS)])
+        fee_schedule = proposed[-1].contract_address
+        assert fee_schedule is not None
         _transact_all(tx, [(council[1], registry, registry_abi.encode_call("approve", [first + n]))
                            for n in range(len(actions))])
         engine_url = db_url or f"sqlite:///{(data_dir / 'ledger.sqlite3').resolve()}"
         engine = make_engine(engine_url)
         migrate(engine)
         tokens: dict[str, str] = {}
-        progress("each department registers its signing key")
+        progress("each department registers its signing key; TAX publishes the fee schedule")
         new_keys = {i.code: keys.create_signing_key(i.code, ALG_ES256) for i in identities}
         receipts = _transact_all(tx, [
             (accounts[i.code], registry, registry_abi.encode_call(
                 "rotateKey", [new_keys[i.code].kid, new_keys[i.code].alg,
-                              new_keys[i.code].public_key_der])) for i in identities])
+                              new_keys[i.code].public_key_der])) for i in identities],
+            [((accounts["TAX"], fee_schedule, data), FEE_PUBLISH_GAS) for data in publish_calls(default_fee_rules())])
         block = gateway.block(receipts[0].block_number)
         with Session(engine) as s:
             for ident in identities:
@@ -209,6 +229,7 @@ def init_demo(data_dir: Path, chain: str = "embedded", db_url: str | None = None
             "registry_block": deploy.block_number, "port": port,
             "property_registry_address": "0x" + property_contracts.property_registry.hex(),
             "settlement_token_address": "0x" + property_contracts.settlement_token.hex(),
+            "fee_schedule_address": "0x" + fee_schedule.hex(),
             "departments": [i.code for i in identities], "node_department": "MARKET",
             "verifier_region": region, "webhook_secret": secrets.token_hex(32),
             "profile": "embedded" if chain == "embedded" else "department",
@@ -222,7 +243,8 @@ def init_demo(data_dir: Path, chain: str = "embedded", db_url: str | None = None
                       departments=[i.code for i in identities], tokens=tokens, chain=chain,
                       db_url=engine_url,
                       property_registry_address="0x" + property_contracts.property_registry.hex(),
-                      settlement_token_address="0x" + property_contracts.settlement_token.hex())
+                      settlement_token_address="0x" + property_contracts.settlement_token.hex(),
+                      fee_schedule_address="0x" + fee_schedule.hex())
 
 
 @dataclass
