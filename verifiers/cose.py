@@ -21,7 +21,6 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
 from pycose.algorithms import EdDSA, Es256, Es384
 from pycose.headers import KID, Algorithm
-from pycose.keys import CoseKey
 from pycose.messages import Sign1Message
 
 from verifiers.errors import MalformedToken
@@ -67,12 +66,6 @@ class Signer:
             serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
         )
         self.kid = kid_of(self.public_key_der)
-        pem = private_key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-        self._cose_key = CoseKey.from_pem_private_key(pem.decode("ascii"))
         self._protected: bytes = Sign1Message(
             phdr={Algorithm: _PYCOSE_ALG[self.alg], KID: self.kid}
         ).phdr_encoded
