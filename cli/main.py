@@ -13,54 +13,29 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console, Group
-from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
-from rich.text import Text
 
 from cli.client import CliError, NodeClient, data_dir, node_url, token_for
-
-console = Console()
-err_console = Console(stderr=True)
+from cli.fees import fee_app
+from cli.output import AsOpt, DataOpt, JsonOpt, NodeOpt, console, emit, err_console, fail
 
 app = typer.Typer(no_args_is_help=True, add_completion=False,
                   help="regnode: e-licences and property titles on a shared EVM chain.")
 licence_app = typer.Typer(no_args_is_help=True, help="Issue and manage e-licences.")
 keys_app = typer.Typer(no_args_is_help=True, help="Manage the department's signing keys.")
 snapshot_app = typer.Typer(no_args_is_help=True, help="Offline verification snapshots.")
-fee_app = typer.Typer(no_args_is_help=True, help="Taxes and fees of a property resale.")
 app.add_typer(licence_app, name="licence")
 app.add_typer(keys_app, name="keys")
 app.add_typer(snapshot_app, name="snapshot")
 app.add_typer(fee_app, name="fee")
 
-DataOpt = Annotated[Path | None, typer.Option("--data", help="data folder [REGNODE_DATA]")]
-NodeOpt = Annotated[str | None, typer.Option("--node", help="node URL [REGNODE_NODE]")]
-AsOpt = Annotated[str | None, typer.Option("--as", help="act as this department")]
-JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON")]
-
-
-def _fail(exc: CliError, as_json: bool) -> None:
-    if as_json:
-        print(json.dumps({"error": {"code": exc.code, "message": exc.message, **exc.detail}},
-                         ensure_ascii=False))
-    else:
-        err_console.print(f"[red]error[/red] {escape(f'[{exc.code}]')} {escape(exc.message)}")
-    raise typer.Exit(2)
 
 
 def _client(data: Path | None, node: str | None, dept: str | None) -> NodeClient:
     folder = data_dir(data)
     _, token = token_for(dept, folder)
     return NodeClient(node_url(node, folder), token)
-
-
-def _out(as_json: bool, payload: Any, human: str | Table | Group | None = None) -> None:
-    if as_json:
-        print(json.dumps(payload, ensure_ascii=False, indent=2))
-    elif human is not None:
-        console.print(human)
 
 
 # ------------------------------------------------------------------------------- node
@@ -75,18 +50,18 @@ def init(data: DataOpt = None, demo: Annotated[bool, typer.Option(help="create a
 
     folder = data_dir(data)
     if not demo:
-        _fail(CliError("not_supported", "only `init --demo` is available in this version; a "
+        fail(CliError("not_supported", "only `init --demo` is available in this version; a "
                        "department joining an existing consortium is not yet supported"), as_json)
     try:
         with console.status("initialising") as status:
             result = init_demo(folder, chain=chain, db_url=db, port=port,
                                progress=lambda m: status.update(m))
     except InitError as exc:
-        _fail(CliError(exc.code, exc.message), as_json)
+        fail(CliError(exc.code, exc.message), as_json)
     payload = {"data": str(result.data_dir), "registry_address": result.registry_address,
                "fee_schedule_address": result.fee_schedule_address,
                "departments": result.departments, "chain": result.chain, "db": result.db_url}
-    _out(as_json, payload, f"[green]initialised[/green] {folder} · registry "
+    emit(as_json, payload, f"[green]initialised[/green] {folder} · registry "
          f"{result.registry_address} · departments {', '.join(result.departments)}\n"
          f"department tokens are in {folder / 'tokens.json'} (owner-only)")
 
@@ -102,13 +77,13 @@ def serve(data: DataOpt = None, port: Annotated[int | None, typer.Option()] = No
 
     folder = data_dir(data)
     if not (folder / "regnode.toml").exists():
-        _fail(CliError("not_initialised", f"{folder} is not a regnode data folder: run "
+        fail(CliError("not_initialised", f"{folder} is not a regnode data folder: run "
                        "`regnode init --demo` first"), False)
     try:
         settings = load_settings(folder, port=port, host=host)
         settings.check_runnable()
     except ConfigError as exc:
-        _fail(CliError(exc.code, str(exc)), False)
+        fail(CliError(exc.code, str(exc)), False)
     console.print(f"regnode serving {settings.base_url} (docs at {settings.base_url}/docs)")
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning")
 
@@ -119,8 +94,8 @@ def health(data: DataOpt = None, node: NodeOpt = None, as_json: JsonOpt = False)
     try:
         h = _client(data, node, None).json("GET", "/health")
     except CliError as exc:
-        _fail(exc, as_json)
-    _out(as_json, h, "\n".join(f"{k}: {v}" for k, v in h.items()))
+        fail(exc, as_json)
+    emit(as_json, h, "\n".join(f"{k}: {v}" for k, v in h.items()))
 
 
 # ------------------------------------------------------------------------------ licences
@@ -158,8 +133,8 @@ def licence_issue(
             body["disclose"] = [d for d in disclose.split(",") if d]
         result = _client(data, node, as_).json("POST", "/v1/licences", json=body)
     except CliError as exc:
-        _fail(exc, as_json)
-    _out(as_json, result, f"[green]issued[/green] {result['identifier']}\n{result['qr']}")
+        fail(exc, as_json)
+    emit(as_json, result, f"[green]issued[/green] {result['identifier']}\n{result['qr']}")
 
 
 @licence_app.command("issue-batch")
@@ -190,10 +165,10 @@ def licence_issue_batch(
         if sink:
             sink.close()
     except CliError as exc:
-        _fail(exc, as_json)
+        fail(exc, as_json)
     summary = {"count": len(lines), "first": issued[0]["identifier"] if issued else None,
                "out": str(out) if out else None}
-    _out(as_json, summary, f"[green]issued[/green] {len(lines)} licences")
+    emit(as_json, summary, f"[green]issued[/green] {len(lines)} licences")
 
 
 def _read_jsonl(file: Path) -> list[dict[str, Any]]:
@@ -224,14 +199,14 @@ def licence_show(identifier: str, data: DataOpt = None, node: NodeOpt = None, as
     try:
         lic = _client(data, node, as_).json("GET", f"/v1/licences/{identifier}")
     except CliError as exc:
-        _fail(exc, as_json)
+        fail(exc, as_json)
     table = Table(show_header=False)
     for key in ("identifier", "department", "licence_type", "status", "status_reason", "kid", "leaf"):
         table.add_row(key, str(lic[key]))
     anchor = lic.get("anchor") or {}
     table.add_row("anchored", f"block {anchor.get('block_number')}" if anchor.get("block_number")
                   else "not yet")
-    _out(as_json, lic, table)
+    emit(as_json, lic, table)
 
 
 def _status_command(action: str, identifier: str, reason: int | None, wait: bool,
@@ -247,8 +222,8 @@ def _status_command(action: str, identifier: str, reason: int | None, wait: bool
             result.update(state=entry["state"], transaction_hash=entry["transaction_hash"],
                           status=lic["status"], status_reason=lic["status_reason"])
     except CliError as exc:
-        _fail(exc, as_json)
-    _out(as_json, result, f"{action}: {identifier} → {result.get('status', result['state'])}")
+        fail(exc, as_json)
+    emit(as_json, result, f"{action}: {identifier} → {result.get('status', result['state'])}")
 
 
 WaitOpt = Annotated[bool, typer.Option("--wait/--no-wait", help="wait until the chain records it")]
@@ -287,8 +262,8 @@ def licence_status(identifier: str, at: Annotated[int | None, typer.Option(help=
         params = {"at": at} if at is not None else {}
         st = _client(data, node, as_).json("GET", f"/v1/licences/{identifier}/status", params=params)
     except CliError as exc:
-        _fail(exc, as_json)
-    _out(as_json, st, f"{identifier} at {st['at']}: {st['status']}")
+        fail(exc, as_json)
+    emit(as_json, st, f"{identifier} at {st['at']}: {st['status']}")
 
 
 @licence_app.command("qr")
@@ -302,7 +277,7 @@ def licence_qr(identifier: str,
         if out is None:
             token = client.request("GET", f"/v1/licences/{identifier}/qr",
                                    params={"format": "text"}).text
-            _out(as_json, {"identifier": identifier, "qr": token}, token)
+            emit(as_json, {"identifier": identifier, "qr": token}, token)
             return
         suffix = out.suffix.lower().lstrip(".")
         if suffix not in ("png", "svg"):
@@ -310,8 +285,8 @@ def licence_qr(identifier: str,
         body = client.request("GET", f"/v1/licences/{identifier}/qr", params={"format": suffix})
         out.write_bytes(body.content)
     except CliError as exc:
-        _fail(exc, as_json)
-    _out(as_json, {"identifier": identifier, "file": str(out)}, f"wrote {out}")
+        fail(exc, as_json)
+    emit(as_json, {"identifier": identifier, "file": str(out)}, f"wrote {out}")
 
 
 # ------------------------------------------------------------------------------ keys etc.
@@ -322,8 +297,8 @@ def keys_rotate(data: DataOpt = None, node: NodeOpt = None, as_: AsOpt = None,
     try:
         result = _client(data, node, as_).json("POST", "/v1/keys/rotate")
     except CliError as exc:
-        _fail(exc, as_json)
-    _out(as_json, result, f"{result['department']} now signs with key {result['kid']} "
+        fail(exc, as_json)
+    emit(as_json, result, f"{result['department']} now signs with key {result['kid']} "
          f"(previous {result['previous_kid']})")
 
 
@@ -335,74 +310,8 @@ def snapshot_export(out: Annotated[Path, typer.Option("--out")], data: DataOpt =
         body = _client(data, node, as_).request("GET", "/v1/snapshot").content
         out.write_bytes(body)
     except CliError as exc:
-        _fail(exc, as_json)
-    _out(as_json, {"file": str(out), "bytes": len(body)}, f"wrote {out} ({len(body)} bytes)")
-
-
-@fee_app.command("quote")
-def fee_quote(
-    price: Annotated[str, typer.Option("--price", help="taxable price in yuan")],
-    area: Annotated[str, typer.Option("--area", help="floor area in m²")],
-    acquired: Annotated[str, typer.Option("--acquired", help="date the seller acquired it, YYYY-MM-DD")],
-    contract_date: Annotated[str, typer.Option("--contract-date", help="date of the sale contract, YYYY-MM-DD")],
-    buyer_homes: Annotated[int, typer.Option("--buyer-homes",
-                                             help="which home of the buyer's family this will be: 1, 2, 3 …")],
-    seller_only_home: Annotated[bool, typer.Option("--seller-only-home",
-                                                   help="it is the seller's family's only home")] = False,
-    cost: Annotated[str | None, typer.Option("--cost", help="the seller's proven original cost in yuan")] = None,
-    property_type: Annotated[str, typer.Option("--property-type",
-                                               help="residential | parking | non_residential")] = "residential",
-    certificates: Annotated[int, typer.Option("--certificates", help="title certificates issued")] = 1,
-    city: Annotated[str | None, typer.Option("--city", help="6-digit city code for local rates")] = None,
-    rules: Annotated[Path | None, typer.Option("--rules", help="a fee rule table (JSON) instead of the packaged one")]
-    = None,
-    as_json: JsonOpt = False,
-) -> None:
-    """Quote each tax and fee of a resale, locally (no node needed)."""
-    from ledger.domain.errors import FeeError
-    from ledger.domain.fee_rules import default_fee_rules, load_fee_rules
-    from ledger.domain.fees import LINES, facts_from_inputs, held_years, quote
-
-    try:
-        try:
-            table = load_fee_rules(rules.read_text(encoding="utf-8")) if rules else default_fee_rules()
-        except OSError as exc:
-            raise CliError("unreadable_file", f"cannot read {rules}: {exc}") from None
-        facts = facts_from_inputs(price=price, area=area, acquired=acquired, contract_date=contract_date,
-                                  buyer_homes=buyer_homes, seller_only_home=seller_only_home, cost=cost,
-                                  property_type=property_type, certificates=certificates, city=city)
-        result = quote(facts, table)
-    except FeeError as exc:
-        _fail(CliError(exc.code, str(exc), {k: v for k, v in vars(exc).items() if isinstance(v, str)}),
-              as_json)
-    except CliError as exc:
-        _fail(exc, as_json)
-    amounts = result.as_yuan()
-    table = Table(title="taxes and fees (CNY)", show_footer=True)
-    table.add_column("line", footer="total")
-    table.add_column("payer")
-    table.add_column("amount", justify="right", footer=amounts["total"])
-    for line, payer in LINES:
-        table.add_row(line.replace("_", " "), payer, amounts[line])
-    held = held_years(facts.acquired, facts.contract_date)
-    schedule = result.schedule
-    basis = Text(f"rules in force from {_day_text(schedule.effective_from)} with "
-                 f"{f'the local rates of {facts.city}' if facts.city else 'the national rates'}; "
-                 f"VAT rate {_percent(schedule.vat_rate)}; held {held} full year{'s' if held != 1 else ''}",
-                 style="dim")
-    _out(as_json, amounts, Group(table, basis))
-
-
-def _percent(ppm: int) -> str:
-    from decimal import Decimal
-
-    return f"{(Decimal(ppm) / 10_000).normalize():f} %"
-
-
-def _day_text(unix_day: int) -> str:
-    import datetime as dt
-
-    return (dt.date(1970, 1, 1) + dt.timedelta(days=unix_day)).isoformat()
+        fail(exc, as_json)
+    emit(as_json, {"file": str(out), "bytes": len(body)}, f"wrote {out} ({len(body)} bytes)")
 
 
 @app.command()
@@ -438,8 +347,8 @@ def verify(
                 body["at"] = at
             result = NodeClient(node_url(node, folder)).json("POST", "/v1/verify", json=body)
     except CliError as exc:
-        _fail(exc, as_json)
-    _out(as_json, result, _verdict_text(result))
+        fail(exc, as_json)
+    emit(as_json, result, _verdict_text(result))
     if result["verdict"] != "valid":
         raise typer.Exit(1)
 
