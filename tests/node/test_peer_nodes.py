@@ -39,6 +39,7 @@ from node.services import council, keys
 from node.services.bootstrap import InitError, demo_uscc, init_demo, init_join, read_tokens
 from node.services.context import Identity
 from tests.conftest import fresh_postgres_schema
+from tests.node.conftest import DemoNode
 from tests.node.served import ServedApp
 from verifiers.snapshot import load_snapshot
 from verifiers.verify import verify_token
@@ -51,17 +52,8 @@ BEIJING, GUANGDONG = "110000", "440000"
 GD = "GDMARKET"
 
 
-@dataclass
-class Node:
+class Node(DemoNode):
     """One department node driven from the test: runtime, in-process client, tokens."""
-
-    data: Path
-    runtime: Runtime
-    client: TestClient
-    tokens: dict[str, str]
-
-    def headers(self, dept: str) -> dict[str, str]:
-        return {"authorization": f"Bearer {self.tokens[dept]}"}
 
     def verify(self, token: str, at: int | None = None) -> dict[str, Any]:
         body: dict[str, Any] = {"token": token} if at is None else {"token": token, "at": at}
