@@ -10,19 +10,16 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 
 from node.app import create_app
 from node.config import load_settings
 from node.runtime import Runtime
 from node.services.bootstrap import read_tokens
+from tests.node.served import ServedApp
 from tests.node.test_licences import business
 from verifiers.qr import qr_png
 
@@ -31,28 +28,13 @@ pytestmark = pytest.mark.browser
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server(demo_data: Path) -> Iterator[tuple[str, Runtime]]:
     settings = load_settings(demo_data, background=False, batch_size=64)
     runtime = Runtime(settings)
-    port = _free_port()
-    config = uvicorn.Config(create_app(settings, runtime), host="127.0.0.1", port=port, log_level="warning")
-    web = uvicorn.Server(config)
-    thread = threading.Thread(target=web.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not web.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert web.started, "uvicorn did not start"
-    yield f"http://127.0.0.1:{port}", runtime
-    web.should_exit = True
-    thread.join(timeout=10)
+    served = ServedApp(create_app(settings, runtime)).start()
+    yield served.url, runtime
+    served.stop()
     runtime.stop()
 
 
