@@ -67,7 +67,7 @@ __all__ = [
     "RecordMortgage", "RecordObjection", "RecordOwnerConsent", "RecordPreNotice", "Register",
     "ReleaseMortgage", "ReleaseSeizure", "Seize", "Seizure", "UnitState", "UpdateCertificate",
     "active_seizure", "apply", "change_data", "chain_link", "check_transferable", "guards",
-    "unit_key",
+    "seizure_queue", "unit_key",
 ]
 
 # -------------------------------------------------------------- seizures
@@ -100,6 +100,13 @@ def active_seizure(state: UnitState, now: int) -> Seizure | None:
     """Return the seizure in force at ``now`` (with its start applied), or None."""
     head, start = _seizure_state(state, now)
     return replace(state.seizures[head], start=start) if head < len(state.seizures) else None
+
+
+def seizure_queue(state: UnitState, now: int) -> tuple[Seizure | None, tuple[Seizure, ...]]:
+    """Return the seizure in force at ``now`` and the ones waiting behind it, in order."""
+    head, _ = _seizure_state(state, now)
+    waiting = tuple(s for s in state.seizures[head + 1:] if not s.released)
+    return active_seizure(state, now), waiting
 
 
 # ----------------------------------------------------------------- guards
