@@ -32,9 +32,17 @@ def terms_struct(terms: CaseTerms) -> tuple[Any, ...]:
 def terms_struct_from_event(terms: dict[str, Any]) -> tuple[Any, ...]:
     """Return the ``Terms`` tuple from a decoded ``CaseOpened`` event's (or indexed JSON) ``terms``."""
     facts = terms["facts"]
-    return (_b(terms["unit"]), _b(terms["contractHash"]), tuple(facts.values()),
+    return (_b(terms["unit"]), _b(terms["contractHash"]), tuple(facts[name] for name in _fact_names()),
             [(_b(o["commitment"]), o["share"]) for o in terms["buyers"]],
             _address(terms["sellerAccount"]), terms["deadline"])
+
+
+@cache
+def _fact_names() -> tuple[str, ...]:
+    """Return the ``CaseFacts`` field names in ABI order (indexed JSON has its keys sorted)."""
+    (terms,) = cases_abi().functions["termsDigest"].inputs
+    facts = next(c for c in terms["components"] if c["name"] == "facts")
+    return tuple(c["name"] for c in facts["components"])
 
 
 def assessment_struct(assessment: Assessment | dict[str, Any]) -> tuple[Any, ...]:
