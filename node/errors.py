@@ -31,6 +31,12 @@ class NotFound(NodeError):
     status = 404
 
 
+class UnknownTitle(NotFound):
+    """Raised when no title of the unit is in this node's index (the contract's ``unknown_title``)."""
+
+    code = "unknown_title"
+
+
 class NotAnchored(NodeError):
     """Raised when a licence or batch exists here but its anchoring is not indexed yet."""
 
