@@ -202,10 +202,11 @@ def cancel(unit: UnitArg,
 
 
 @property_app.command("show")
-def show(unit: UnitArg, data: DataOpt = None, node: NodeOpt = None, as_json: JsonOpt = False) -> None:
+def show(unit: UnitArg, data: DataOpt = None, node: NodeOpt = None, as_: AsOpt = None,
+         as_json: JsonOpt = False) -> None:
     """Show a unit's public status: flags, shares, history and whether its hash chain links."""
     try:
-        status = connect(data, node, None).json("GET", f"/v1/property/{unit}")
+        status = connect(data, node, as_).json("GET", f"/v1/property/{unit}")
     except CliError as exc:
         fail(exc, as_json)
     emit(as_json, status, _status_view(status))

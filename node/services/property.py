@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from pydantic import ValidationError
 from sqlmodel import Session
 
 from ledger.domain.canonical import keccak256
@@ -121,9 +122,13 @@ def register(runtime: Runtime, department: str, unit_number: str,
     if len(names) > 200:
         raise BadRequest("the owners' names together exceed 200 characters", field="owners")
     fields = certificate_fields(unit_number, owners)
-    request = LicenceCreate(type=CERTIFICATE_TYPE, holder_name=names, holder_id=owners[0].id_number,
-                            holder_id_type=owners[0].id_type, fields=fields,
-                            disclose=list(PUBLIC_FIELDS))
+    try:
+        request = LicenceCreate(type=CERTIFICATE_TYPE, holder_name=names, holder_id=owners[0].id_number,
+                                holder_id_type=owners[0].id_type, fields=fields,
+                                disclose=list(PUBLIC_FIELDS))
+    except ValidationError as exc:  # e.g. many long ID types joined in one field
+        raise BadRequest(f"the owners do not fit a title certificate: {exc.errors()[0]['msg']}",
+                         field="owners") from None
     issued = licences.issue(runtime.ctx, department, [request])[0]
     with Session(runtime.engine) as s:
         row = s.get(Licence, issued.identifier)

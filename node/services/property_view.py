@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session, col, select
 
+from ledger.domain.errors import InvalidCode
 from ledger.domain.identifiers import from_bytes32
 from ledger.domain.property import (
     SHARE_WHOLE,
@@ -62,7 +63,7 @@ def _code(value: bytes) -> str:
     """Return a department code stored as bytes32, or its hex when it is not one."""
     try:
         return from_bytes32(value)
-    except Exception:  # a code the directory never held: show the raw value
+    except InvalidCode:  # not a code the directory could hold: show the raw value
         return value.hex()
 
 

@@ -115,6 +115,10 @@ def test_thirty_two_co_owners_fit_one_certificate_and_a_33rd_does_not(demo: Demo
                 status=201)
     assert [o["share_ppm"] for o in body["owners"]] == [31_250] * 32
     assert show(demo.client, unit)["owner_count"] == 32
+    long_types = [{**o, "id_type": "A" * 32} for o in owners]
+    refused(demo.client.post("/v1/property", json={"unit_number": "110105001002GB00131F00450020",
+                                                   "owners": long_types}, headers=demo.headers("REGISTRY")),
+            400, "bad_request")
     more = [*owners, {"id_number": "X1", "name": "多余", "share": "1"}]
     refused(demo.client.post("/v1/property", json={"unit_number": unit, "owners": more},
                              headers=demo.headers("REGISTRY")), 422, "invalid_request")
