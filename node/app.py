@@ -9,7 +9,7 @@ from importlib import resources
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
 
-from node.api import errors, fees, licences, public
+from node.api import cases, errors, fees, licences, public
 from node.api import property as property_api
 from node.config import Settings
 from node.runtime import Runtime
@@ -36,6 +36,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     errors.install(app)
     app.include_router(public.router)
     app.include_router(fees.router)
+    app.include_router(cases.router)
     app.include_router(licences.router)
     app.include_router(licences.outbox_router)
     app.include_router(property_api.router)

@@ -86,7 +86,10 @@ class ContractRefused(NodeError):
 
 # How a contract's custom errors become API codes: the contract's own name and these domain
 # prefixes of inherited errors are stripped (the first that matches), the rest snake-cased.
-ERROR_PREFIXES: tuple[str, ...] = ("DepartmentDirectory",)
+# A contract that calls another (TransferCases → PropertyRegistry) passes the callee's error up,
+# so every contract's prefix is stripped whichever contract was called.
+ERROR_PREFIXES: tuple[str, ...] = ("DepartmentDirectory", "PropertyRegistry", "TransferCases",
+                                   "LicenceRegistry", "FeeSchedule", "SettlementToken")
 # The HTTP status of a stripped error name: the first pattern that matches the whole name
 # wins; anything else is a refusal by the current state (409). "Not<party>" names the caller
 # not being the party that may act (the mortgagee, the seizing court, the issuer …).
@@ -94,7 +97,7 @@ _PARTY = r"(\w*(Issuer|Mortgagee|Court|Bank|Tax|Housing|Registry|Owner|Member|Pa
 REVERT_STATUS: tuple[tuple[re.Pattern[str], int], ...] = (
     (re.compile(rf"MissingRole|Only\w+|Not{_PARTY}"), 403),
     (re.compile(r"Unknown\w*"), 404),  # UnknownTitle, UnknownMortgage, UnknownSeizure
-    (re.compile(r"Invalid\w*|ZeroValue"), 400),  # bad input the contract checks itself
+    (re.compile(r"Invalid\w*|ZeroValue|DigestMismatch"), 400),  # bad input the contract checks itself
 )
 
 

@@ -34,6 +34,7 @@ from ledger.domain.property import (
     ReleaseMortgage,
     ReleaseSeizure,
     Seize,
+    Transfer,
     UnitState,
     UpdateCertificate,
     apply,
@@ -108,10 +109,24 @@ def _registered(unit: bytes, data: bytes) -> Register:
     return Register(unit, owners, leaf)
 
 
+def _transferred(unit: bytes, data: bytes) -> Transfer:
+    """Decode ``abi.encode(bytes32 contractHash, Owner[] owners, bytes32 certificateLeaf, uint8 releaseRank)``."""
+    kind = int(Kind.TRANSFERRED)
+    if len(data) < 5 * WORD or _int(data[WORD:2 * WORD]) != 4 * WORD:
+        raise PropertyError(unit, "MalformedChange", kind=kind, length=len(data))
+    contract_hash, leaf, rank = data[:WORD], data[2 * WORD:3 * WORD], _int(data[3 * WORD:4 * WORD])
+    count = _int(data[4 * WORD:5 * WORD])
+    body = _words(unit, kind, data[5 * WORD:], 2 * count)
+    owners = tuple(Owner(body[2 * i], _int(body[2 * i + 1])) for i in range(count))
+    return Transfer(contract_hash, owners, leaf, rank)
+
+
 def decode_change(unit: bytes, kind: int, data: bytes) -> Change:  # noqa: C901, PLR0911, PLR0912
     """Return the change that the contract logged as ``kind`` with ``data`` on ``unit``."""
     if kind == Kind.REGISTERED:
         return _registered(unit, data)
+    if kind == Kind.TRANSFERRED:
+        return _transferred(unit, data)
     if kind not in _FIXED_WORDS:
         raise PropertyError(unit, "UnknownChangeKind", kind=kind)
     w = _words(unit, kind, data, _FIXED_WORDS[Kind(kind)])

@@ -60,6 +60,9 @@ WATCHED: dict[str, WatchedContract] = {c.name: c for c in (
         "KeyCompromised": "kid", "DepartmentAdded": "code", "DepartmentUpdated": "code",
         "TrustSet": "verifierRegion"}),
     WatchedContract("PropertyRegistry", "property_registry_address", {"TitleChanged": "unit"}),
+    WatchedContract("TransferCases", "transfer_cases_address", {
+        "CaseOpened": "caseId", "CaseMortgageConsented": "caseId", "CaseAssessed": "caseId",
+        "CaseFunded": "caseId", "CaseSettled": "caseId", "CaseClosed": "caseId"}),
 )}
 
 
@@ -78,6 +81,8 @@ def _jsonable(value: Any) -> Any:
         return value.hex()
     if isinstance(value, list | tuple):
         return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
     return value
 
 

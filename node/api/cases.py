@@ -1,0 +1,144 @@
+"""Transfer cases: one endpoint per step, each taken by the department whose token calls it.
+
+``POST /v1/cases`` (HOUSING) opens a case; ``POST /v1/cases/{id}/mortgage-consent`` (BANK),
+``/assess`` (TAX), ``/fund`` (the buyer's BANK), ``/settle`` (REGISTRY), ``/cancel``
+(HOUSING, REGISTRY) and ``/expire`` (anyone with a token, after the deadline) take the
+next steps; ``GET /v1/cases/{id}`` shows the case as mirrored from its chain events.
+Contract refusals are coded errors (``unit_seized``, ``missing_role``, ``wrong_state`` …).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict, Field
+
+from ledger.domain.fees import facts_from_inputs
+from node.api.deps import DepartmentDep, RuntimeDep
+from node.api.schemas import FeeQuoteRequest
+from node.errors import BadRequest
+from node.services import cases
+
+router = APIRouter(prefix="/v1/cases", tags=["cases"])
+
+
+class Buyer(BaseModel):
+    """A buyer: name, ID number and share of the title in percent."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=100)
+    id_number: str = Field(min_length=1, max_length=64)
+    share_percent: Decimal = Field(gt=0, le=100, description="share in percent, at most 4 decimal places")
+
+
+class CaseOpen(FeeQuoteRequest):
+    """What HOUSING files: the unit, the sale contract, the fee facts, buyers and the seller's account."""
+
+    unit_number: str = Field(min_length=28, max_length=28)
+    contract_number: str = Field(min_length=1, max_length=64)
+    contract_hash: str | None = Field(default=None, description="SHA-256/keccak of the contract, 64 hex digits")
+    buyers: list[Buyer] = Field(min_length=1, max_length=32)
+    seller_account: str = Field(description="the seller's settlement-token account, 0x + 40 hex digits")
+    deadline_days: int = Field(default=30, ge=1, le=365)
+
+
+class MortgageConsent(BaseModel):
+    """The mortgagee bank's consent to transfer with its mortgage, and what it is owed."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    rank: int = Field(ge=1, le=255)
+    payoff: Decimal = Field(ge=0, description="yuan paid to the bank at settlement (0: the mortgage stays)")
+
+
+class Fund(BaseModel):
+    """How the buyer's bank funds the escrow."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    mint: bool = Field(default=True, description="mint the deposit the bank received before funding")
+
+
+def _fen(yuan: Decimal, field: str) -> int:
+    fen = yuan * 100
+    if fen != fen.to_integral_value():
+        raise BadRequest(f"{field} has more than two decimal places", field=field)
+    return int(fen)
+
+
+def _address(text: str) -> bytes:
+    try:
+        raw = bytes.fromhex(text.removeprefix("0x"))
+    except ValueError:
+        raw = b""
+    if len(raw) != 20:
+        raise BadRequest("seller_account is an address: 0x and 40 hex digits", field="seller_account")
+    return raw
+
+
+@router.post("", status_code=201)
+def open_case(body: CaseOpen, rt: RuntimeDep, dept: DepartmentDep) -> dict[str, object]:
+    """Open a transfer case (HOUSING): files the sale contract on the unit."""
+    facts = facts_from_inputs(**body.model_dump(include=set(FeeQuoteRequest.model_fields)))
+    buyers = []
+    for b in body.buyers:
+        ppm = b.share_percent * 10_000
+        if ppm != ppm.to_integral_value():
+            raise BadRequest("a share has more than 4 decimal places", field="buyers")
+        buyers.append(cases.Party(b.name, b.id_number, int(ppm)))
+    if sum(b.share for b in buyers) != 1_000_000:
+        raise BadRequest("the buyers' shares must sum to 100%", field="buyers")
+    chash = None
+    if body.contract_hash:
+        try:
+            chash = bytes.fromhex(body.contract_hash.removeprefix("0x"))
+        except ValueError:
+            chash = b""
+        if len(chash) != 32:
+            raise BadRequest("contract_hash is 64 hex digits", field="contract_hash")
+    return cases.open_case(rt, dept, body.unit_number, body.contract_number, chash, facts, buyers,
+                           _address(body.seller_account), body.deadline_days)
+
+
+@router.get("/{case_id}")
+def show(case_id: str, rt: RuntimeDep) -> dict[str, object]:
+    """Return the case as mirrored from its chain events (public: commitments, no ID numbers)."""
+    return cases.to_json(cases.load(rt, case_id))
+
+
+@router.post("/{case_id}/mortgage-consent")
+def consent(case_id: str, body: MortgageConsent, rt: RuntimeDep, dept: DepartmentDep) -> dict[str, object]:
+    """The mortgagee BANK consents to transfer with its mortgage (带押过户)."""
+    return cases.consent_mortgage(rt, dept, case_id, body.rank, _fen(body.payoff, "payoff"))
+
+
+@router.post("/{case_id}/assess")
+def assess(case_id: str, rt: RuntimeDep, dept: DepartmentDep) -> dict[str, object]:
+    """TAX assesses the case from the on-chain schedule and issues its e-tax vouchers."""
+    return cases.assess(rt, dept, case_id)
+
+
+@router.post("/{case_id}/fund")
+def fund(case_id: str, rt: RuntimeDep, dept: DepartmentDep, body: Fund | None = None) -> dict[str, object]:
+    """The buyer's bank puts what the buyer owes in escrow."""
+    return cases.fund(rt, dept, case_id, mint=(body or Fund()).mint)
+
+
+@router.post("/{case_id}/settle")
+def settle(case_id: str, rt: RuntimeDep, dept: DepartmentDep) -> dict[str, object]:
+    """REGISTRY approves: one transaction pays everyone, moves the title and anchors the certificate."""
+    return cases.settle(rt, dept, case_id)
+
+
+@router.post("/{case_id}/cancel")
+def cancel(case_id: str, rt: RuntimeDep, dept: DepartmentDep) -> dict[str, object]:
+    """Cancel the case (HOUSING or REGISTRY); the escrow goes back to the payer."""
+    return cases.close(rt, dept, case_id, "cancel")
+
+
+@router.post("/{case_id}/expire")
+def expire(case_id: str, rt: RuntimeDep, dept: DepartmentDep) -> dict[str, object]:
+    """Close a case whose deadline passed; the escrow goes back to the payer."""
+    return cases.close(rt, dept, case_id, "expire")
