@@ -110,3 +110,10 @@ class NodeClient:
             if time.monotonic() > deadline:
                 raise CliError("timeout", f"outbox entry {entry_id} is still {entry['state']}")
             time.sleep(0.05)
+
+
+def connect(data: Path | None, node: str | None, department: str | None) -> NodeClient:
+    """Return a client of the node that ``--data``/``--node`` name, acting as ``--as DEPT``."""
+    folder = data_dir(data)
+    _, token = token_for(department, folder)
+    return NodeClient(node_url(node, folder), token)

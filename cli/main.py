@@ -17,9 +17,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from cli.cases import case_app
-from cli.client import CliError, NodeClient, data_dir, node_url, token_for
+from cli.client import CliError, NodeClient, connect, data_dir, node_url
 from cli.fees import fee_app
 from cli.output import AsOpt, DataOpt, JsonOpt, NodeOpt, console, emit, err_console, fail
+from cli.property import property_app
 
 app = typer.Typer(no_args_is_help=True, add_completion=False,
                   help="regnode: e-licences and property titles on a shared EVM chain.")
@@ -30,14 +31,13 @@ app.add_typer(licence_app, name="licence")
 app.add_typer(keys_app, name="keys")
 app.add_typer(snapshot_app, name="snapshot")
 app.add_typer(fee_app, name="fee")
+app.add_typer(property_app, name="property")
 app.add_typer(case_app, name="case")
 
 
 
 def _client(data: Path | None, node: str | None, dept: str | None) -> NodeClient:
-    folder = data_dir(data)
-    _, token = token_for(dept, folder)
-    return NodeClient(node_url(node, folder), token)
+    return connect(data, node, dept)
 
 
 # ------------------------------------------------------------------------------- node

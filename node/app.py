@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
 
 from node.api import cases, errors, fees, licences, public
+from node.api import property as property_api
 from node.config import Settings
 from node.runtime import Runtime
 
@@ -38,6 +39,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     app.include_router(cases.router)
     app.include_router(licences.router)
     app.include_router(licences.outbox_router)
+    app.include_router(property_api.router)
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def verifier_page() -> str:

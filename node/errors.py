@@ -31,6 +31,12 @@ class NotFound(NodeError):
     status = 404
 
 
+class UnknownTitle(NotFound):
+    """Raised when no title of the unit is in this node's index (the contract's ``unknown_title``)."""
+
+    code = "unknown_title"
+
+
 class NotAnchored(NodeError):
     """Raised when a licence or batch exists here but its anchoring is not indexed yet."""
 
@@ -132,19 +138,19 @@ class ContractReverted(NodeError):
         code, status = revert_code(contract, error_name)
         shown = error_name or "revert"
         super().__init__(f"{contract} refused the call: {shown}", contract=contract,
-                         error=error_name or None, args=_plain(args or {}), **fields)
+                         error=error_name or None, args=jsonable(args or {}), **fields)
         self.code = code
         self.status = status
         self.error_name = error_name
         self.error_args = args or {}
 
 
-def _plain(value: Any) -> Any:
-    """Return ``value`` with bytes as hex text, ready for a JSON body."""
+def jsonable(value: Any) -> Any:
+    """Return ``value`` with bytes as hex text (in nested dicts and lists too), ready for JSON."""
     if isinstance(value, bytes):
         return value.hex()
     if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
+        return {k: jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
+        return [jsonable(v) for v in value]
     return value

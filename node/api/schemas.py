@@ -8,6 +8,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from ledger.domain.credential import MAX_FIELDS
+
 FIELD_KEY = r"^[A-Za-z][A-Za-z0-9_]{0,63}$"
 
 
@@ -20,7 +22,8 @@ class LicenceCreate(BaseModel):
     holder_name: str = Field(min_length=1, max_length=200)
     holder_id: str = Field(min_length=1, max_length=64)
     holder_id_type: str = Field(default="RESIDENT_ID", min_length=1, max_length=32)
-    fields: dict[str, str | int] = Field(default_factory=dict, max_length=32)
+    # every field the document can hold beside holderName, holderId and holderIdType
+    fields: dict[str, str | int] = Field(default_factory=dict, max_length=MAX_FIELDS - 3)
     valid_from: date | None = None
     valid_until: date | None = None
     disclose: list[str] | None = Field(

@@ -36,7 +36,7 @@ from ledger.store.models import AnchorBatch, ChainEvent, Licence, OutboxEntry
 from node.chain.abi import ContractAbi, contract
 from node.chain.errors import CallReverted, TransactionRejected
 from node.chain.txsend import SignedTx, TxSender
-from node.errors import Unavailable
+from node.errors import Unavailable, jsonable
 from node.services.context import NodeContext
 
 if TYPE_CHECKING:
@@ -328,8 +328,7 @@ class Sender:
 
 def _error_json(args: dict[str, Any]) -> str:
     """Return decoded error arguments as JSON (bytes as hex)."""
-    return json.dumps({k: v.hex() if isinstance(v, bytes) else v for k, v in args.items()},
-                      default=str)
+    return json.dumps(jsonable(args), default=str)
 
 
 def reopen_after_reorg(session: Session, dropped: list[ChainEvent]) -> None:
