@@ -19,9 +19,9 @@ import pytest
 from node.services.delivery import DeliveryReport
 from tests.node.conftest import DemoNode, _open
 from tests.node.receiver import DROP, Receiver
+from tests.node.steps import change, events, licence
 from tests.test_cli_e2e import free_port
 
-BUSINESS = "11100000000013338W011"
 BASE_MS, CAP_MS, ATTEMPTS = 1_000, 4_000, 4
 
 
@@ -65,30 +65,6 @@ def hooks(node: DemoNode) -> Iterator[Callable[..., Hook]]:
     for hook in made:  # a deleted subscription's pending deliveries are cancelled: later tests start clean
         node.client.delete(hook.path, headers=node.headers("MARKET"))
         hook.receiver.close()
-
-
-def licence(node: DemoNode, tag: str) -> tuple[str, str]:
-    """Issue a licence, anchor it alone in its batch; return (identifier, leaf)."""
-    h = node.headers("MARKET")
-    issued = node.client.post("/v1/licences", json={"type": BUSINESS, "holder_name": f"企业{tag}",
-                                                    "holder_id": f"ID-{tag}"}, headers=h).json()
-    node.settle()
-    shown = node.client.get(f"/v1/licences/{issued['identifier']}", headers=h).json()
-    assert shown["anchor"]["batch_root"] == shown["leaf"]  # a batch of one: its root is the leaf
-    return issued["identifier"], shown["leaf"]
-
-
-def change(node: DemoNode, identifier: str, action: str, reason: int | None = None) -> None:
-    body = {"reason": reason} if reason is not None else None
-    r = node.client.post(f"/v1/licences/{identifier}/{action}", json=body, headers=node.headers("MARKET"))
-    assert r.status_code == 202, r.text
-    node.settle()
-
-
-def events(node: DemoNode, leaf: str) -> list[dict[str, Any]]:
-    r = node.client.get(f"/v1/cases/{leaf}/events", params={"format": "json"})
-    assert r.status_code == 200, r.text
-    return list(r.json()["events"])
 
 
 def deliveries(node: DemoNode, hook: Hook) -> list[dict[str, Any]]:
