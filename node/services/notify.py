@@ -94,6 +94,10 @@ async def follow(engine: Engine, subject: str, after: int, poll_s: float,
     last = after
     recent: OrderedDict[int, dict[str, Any]] = OrderedDict()
     while not closed():
+        if recent:  # retractions first: what a reorg replaced comes before what replaced it
+            kept = await anyio.to_thread.run_sync(still_indexed, engine, list(recent))
+            for gone in [i for i in recent if i not in kept]:
+                yield Notice(RETRACTED, recent.pop(gone))
         page = await anyio.to_thread.run_sync(events, engine, subject, last, PAGE)
         for view in page:
             yield Notice(EVENT, view)
@@ -101,13 +105,8 @@ async def follow(engine: Engine, subject: str, after: int, poll_s: float,
             recent[last] = view
             if len(recent) > RECENT:
                 recent.popitem(last=False)
-        if len(page) == PAGE:
-            continue  # more history to replay before waiting
-        if recent:
-            kept = await anyio.to_thread.run_sync(still_indexed, engine, list(recent))
-            for gone in [i for i in recent if i not in kept]:
-                yield Notice(RETRACTED, recent.pop(gone))
-        await anyio.sleep(poll_s)
+        if len(page) < PAGE:  # else more history to replay before waiting
+            await anyio.sleep(poll_s)
 
 
 # ------------------------------------------------------------------ subscriptions
