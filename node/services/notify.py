@@ -173,6 +173,7 @@ def unsubscribe(engine: Engine, subject: str, department: str, subscription_id: 
     """Deactivate a subscription and cancel what it still had to send (kept for inspection)."""
     with Session(engine) as s:
         row = _owned(s, subject, department, subscription_id)
+        _serialise_enqueueing(s)  # a delivery queued meanwhile is cancelled below, not left behind
         row.active = False
         row.cancelled_at_ms = now_ms()
         s.add(row)
