@@ -40,6 +40,10 @@ METRICS: dict[str, tuple[str, str, tuple[str, float] | None]] = {
     "qr_version_typical": ("QR version (EC Q), typical business licence", "version", ("<=", 18)),
     "qr_bytes_typical": ("QR token length, typical business licence", "characters", None),
     "fee_quotes_per_s": ("Python fee quotes, one core", "quotes/s", (">=", 20_000)),
+    "transfer_case_s_anvil": ("full transfer case, anvil automine (median)", "s", ("<=", 2)),
+    "transfer_case_s_embedded": ("full transfer case, embedded chain (median)", "s", None),
+    "transfer_case_gas": ("gas of one whole case, open → settle (median)", "gas", ("<=", 600_000)),
+    "transfer_cases_per_min_anvil": ("transfer cases per minute, anvil, one after another", "cases/min", None),
 }
 
 
@@ -56,7 +60,23 @@ def _runners(issuance: IssuanceBench, verification: VerificationBench,
         "qr_version_typical": verification.qr_version,
         "qr_bytes_typical": verification.qr_bytes,
         "fee_quotes_per_s": lambda: fee_quotes_per_s(meta),
+        "transfer_case_s_anvil": lambda: _case_figures(meta, "anvil")["median_s"],
+        "transfer_case_s_embedded": lambda: _case_figures(meta, "embedded")["median_s"],
+        "transfer_case_gas": lambda: _case_figures(meta, "anvil")["gas"],
+        "transfer_cases_per_min_anvil": lambda: _case_figures(meta, "anvil")["per_min"],
     }
+
+
+_CASE_FIGURES: dict[str, dict[str, float]] = {}
+
+
+def _case_figures(meta: dict[str, Any], backend: str) -> dict[str, float]:
+    """Run the case bench on ``backend`` once and share its figures between the metric keys."""
+    if backend not in _CASE_FIGURES:
+        from bench import cases
+
+        _CASE_FIGURES[backend] = cases.anvil(meta) if backend == "anvil" else cases.embedded(meta)
+    return _CASE_FIGURES[backend]
 
 
 def _meets(value: float, target: tuple[str, float] | None) -> bool | None:

@@ -16,6 +16,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from cli.cases import case_app
 from cli.client import CliError, NodeClient, data_dir, node_url, token_for
 from cli.fees import fee_app
 from cli.output import AsOpt, DataOpt, JsonOpt, NodeOpt, console, emit, err_console, fail
@@ -29,6 +30,7 @@ app.add_typer(licence_app, name="licence")
 app.add_typer(keys_app, name="keys")
 app.add_typer(snapshot_app, name="snapshot")
 app.add_typer(fee_app, name="fee")
+app.add_typer(case_app, name="case")
 
 
 

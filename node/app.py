@@ -10,7 +10,7 @@ from importlib import resources
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
 
-from node.api import cases, errors, fees, licences, public
+from node.api import case_events, cases, errors, fees, licences, public
 from node.config import Settings
 from node.runtime import Runtime
 
@@ -40,9 +40,10 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     errors.install(app)
     app.include_router(public.router)
     app.include_router(fees.router)
+    app.include_router(cases.router)
     app.include_router(licences.router)
     app.include_router(licences.outbox_router)
-    app.include_router(cases.router)
+    app.include_router(case_events.router)
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def verifier_page() -> str:

@@ -39,6 +39,7 @@ class Settings(BaseSettings):
     property_registry_address: str = ""  # PropertyRegistry, roles read from registry_address
     settlement_token_address: str = ""  # SettlementToken (fen), minted by BANK departments
     fee_schedule_address: str = ""  # the FeeSchedule contract TAX publishes to ("" = none deployed)
+    transfer_cases_address: str = ""  # TransferCases, bound to the property register ("" = none)
     fee_rules_file: str = ""  # a department's own fee rule table (JSON); "" = the packaged one
     host: str = "127.0.0.1"
     port: int = 8000

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 
@@ -75,6 +76,78 @@ class ContractRefused(NodeError):
         super().__init__(f"the contract refused: {error_name}", guard=error_name,
                          args=args or {})
         self.error_name = error_name
+
+
+# How a contract's custom errors become API codes: the contract's own name and these domain
+# prefixes of inherited errors are stripped (the first that matches), the rest snake-cased.
+# A contract that calls another (TransferCases → PropertyRegistry) passes the callee's error up,
+# so every contract's prefix is stripped whichever contract was called.
+ERROR_PREFIXES: tuple[str, ...] = ("DepartmentDirectory", "PropertyRegistry", "TransferCases",
+                                   "LicenceRegistry", "FeeSchedule", "SettlementToken")
+# The HTTP status of a stripped error name: the first pattern that matches the whole name
+# wins; anything else is a refusal by the current state (409). "Not<party>" names the caller
+# not being the party that may act (the mortgagee, the seizing court, the issuer …).
+_PARTY = r"(\w*(Issuer|Mortgagee|Court|Bank|Tax|Housing|Registry|Owner|Member|Party|Seller|Buyer))"
+REVERT_STATUS: tuple[tuple[re.Pattern[str], int], ...] = (
+    (re.compile(rf"MissingRole|Only\w+|Not{_PARTY}"), 403),
+    (re.compile(r"Unknown\w*"), 404),  # UnknownTitle, UnknownMortgage, UnknownSeizure
+    (re.compile(r"Invalid\w*|ZeroValue|DigestMismatch"), 400),  # bad input the contract checks itself
+)
+
+
+def revert_code(contract: str, error_name: str) -> tuple[str, int]:
+    """Return the API code and HTTP status of custom error ``error_name`` of ``contract``.
+
+    ``PropertyRegistryUnitSeized`` → ``unit_seized`` (409), ``PropertyRegistryMissingRole``
+    → ``missing_role`` (403), ``PropertyRegistryUnknownTitle`` → ``unknown_title`` (404),
+    ``PropertyRegistryInvalidShares`` → ``invalid_shares`` (400). An empty name (a bare
+    revert or a selector the ABI does not know) and ``Error(string)`` are ``reverted``,
+    ``Panic(uint256)`` is ``panic``, both 409.
+    """
+    if not error_name or error_name == "Error":
+        return "reverted", 409
+    if error_name == "Panic":
+        return "panic", 409
+    bare = error_name
+    for prefix in (contract, *ERROR_PREFIXES):
+        if error_name.startswith(prefix) and len(error_name) > len(prefix):
+            bare = error_name[len(prefix):]
+            break
+    code = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", bare).lower()
+    for pattern, status in REVERT_STATUS:
+        if pattern.fullmatch(bare):
+            return code, status
+    return code, 409
+
+
+class ContractReverted(NodeError):
+    """Raised when a contract refuses a department's call; ``code`` names its custom error.
+
+    The body carries the contract, the full error name and its decoded arguments
+    (bytes as hex), so a client can tell *which* seizure or mortgage stood in the way.
+    """
+
+    def __init__(self, contract: str, error_name: str, args: dict[str, Any] | None = None,
+                 **fields: Any) -> None:
+        code, status = revert_code(contract, error_name)
+        shown = error_name or "revert"
+        super().__init__(f"{contract} refused the call: {shown}", contract=contract,
+                         error=error_name or None, args=_plain(args or {}), **fields)
+        self.code = code
+        self.status = status
+        self.error_name = error_name
+        self.error_args = args or {}
+
+
+def _plain(value: Any) -> Any:
+    """Return ``value`` with bytes as hex text, ready for a JSON body."""
+    if isinstance(value, bytes):
+        return value.hex()
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
 
 
 class InvalidCaseId(BadRequest):

@@ -80,8 +80,9 @@ class Runtime:
         self.trust = chainview.TrustView(self.engine, {c: i.name for c, i in identities.items()})
         self.peers = peers.PeerProofs(self.engine, self.trust,
                                       timeout=settings.peer_timeout_ms / 1000)
+        watched = chainview.watched_addresses(settings)
         self.indexer = Indexer(
-            self.engine, self.gateway, [self.ctx.registry], chainview.decode,
+            self.engine, self.gateway, list(watched), chainview.decoder(watched),
             start_block=settings.registry_block,
             confirmations=settings.confirmations,
             projections=PROJECTIONS, rollbacks=ROLLBACKS)
@@ -172,6 +173,11 @@ class Runtime:
                                             daemon=True)
             self._thread.start()
             self.deliveries.start()
+
+    @property
+    def background_running(self) -> bool:
+        """Return True while the background loop drives anchorer, sender and indexer."""
+        return self._thread is not None and self._thread.is_alive()
 
     def stop(self) -> None:
         """Stop background work and release files and sockets."""

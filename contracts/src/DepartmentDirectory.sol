@@ -275,6 +275,13 @@ abstract contract DepartmentDirectory is IDepartmentDirectory {
     }
 
     /// @inheritdoc IDepartmentDirectory
+    function codeWithRole(address account, uint64 role) external view returns (bytes32) {
+        AccountSlot memory slot = _accounts[account];
+        if (!slot.active || role == 0 || slot.roles & role != role) return bytes32(0);
+        return bytes32(slot.code);
+    }
+
+    /// @inheritdoc IDepartmentDirectory
     function keyCount(bytes32 code) external view returns (uint256) {
         return _keyIds[code].length;
     }

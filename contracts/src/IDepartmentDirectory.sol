@@ -346,6 +346,9 @@ interface IDepartmentDirectory {
     /// @dev Returns true when `account` is an active department holding every bit of `role`.
     function hasRole(address account, uint64 role) external view returns (bool);
 
+    /// @dev Returns the code of the active department of `account` holding every bit of `role`, or zero.
+    function codeWithRole(address account, uint64 role) external view returns (bytes32);
+
     /// @dev Returns the number of keys department `code` ever registered.
     function keyCount(bytes32 code) external view returns (uint256);
 

@@ -53,6 +53,9 @@ interface ILicenceRegistry {
     /// @dev The licence is already suspended.
     error LicenceRegistryAlreadySuspended(bytes32 leaf);
 
+    /// @dev The caller is not a delegate `account` allowed to anchor in its name.
+    error LicenceRegistryNotDelegate(address caller, address account);
+
     /// @dev Emitted when an issuer anchors a batch of `count` licences under `root`.
     event BatchAnchored(
         bytes32 indexed root,
@@ -71,6 +74,9 @@ interface ILicenceRegistry {
     /// @dev Emitted when a licence is revoked.
     event LicenceRevoked(bytes32 indexed leaf, bytes32 indexed root, uint16 reason, uint64 at);
 
+    /// @dev `account` allowed (or stopped allowing) `delegate` to anchor batches in its name.
+    event AnchorDelegateSet(address indexed account, address indexed delegate, bool allowed);
+
     /**
      * @dev Anchors a batch of `count` licences of `licenceType` under Merkle `root`.
      *
@@ -82,6 +88,31 @@ interface ILicenceRegistry {
      * Emits a {BatchAnchored} event.
      */
     function anchorBatch(bytes32 root, uint32 count, bytes32 licenceType) external;
+
+    /**
+     * @dev Allows (or stops allowing) `delegate`, a contract, to anchor batches in the name of
+     * the caller's department account. A transfer-case contract uses this to anchor a new title
+     * certificate or a case's tax vouchers in the same transaction as the step that issues them.
+     * The permission belongs to the account: a department that changes its account sets it again.
+     *
+     * Emits an {AnchorDelegateSet} event.
+     */
+    function setAnchorDelegate(address delegate, bool allowed) external;
+
+    /**
+     * @dev Anchors a batch exactly as {anchorBatch} would when called by `account`.
+     *
+     * Requirements:
+     *
+     * - `account` must have allowed the caller with {setAnchorDelegate}.
+     * - `account` must be an active department with the ISSUER role; the batch is its own.
+     *
+     * Emits a {BatchAnchored} event naming `account`'s department.
+     */
+    function anchorBatchFor(address account, bytes32 root, uint32 count, bytes32 licenceType) external;
+
+    /// @dev Returns whether `account` allows `delegate` to anchor in its name.
+    function isAnchorDelegate(address account, address delegate) external view returns (bool);
 
     /**
      * @dev Suspends the licence with `documentDigest`, proved by `proof` to be in `root`.

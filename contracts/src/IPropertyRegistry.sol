@@ -22,6 +22,7 @@ uint8 constant CHANGE_OBJECTION_SUIT_FILED = 14;
 uint8 constant CHANGE_OBJECTION_CLEARED = 15;
 uint8 constant CHANGE_OWNERS_CONSENTED = 16;
 uint8 constant CHANGE_CANCELLED = 17;
+uint8 constant CHANGE_TRANSFERRED = 18;
 
 /// @dev Bits of {IPropertyRegistry-guardsFor}: each set bit is a guard that refuses a transfer.
 uint8 constant GUARD_SEIZED = 1;
@@ -170,6 +171,15 @@ interface IPropertyRegistry {
 
     /// @dev Guard: co-owner `index` has not consented.
     error PropertyRegistryOwnerNotConsented(bytes32 unit, uint8 index);
+
+    /// @dev The caller is not the transfer-case contract bound with {bindTransferCases}.
+    error PropertyRegistryNotTransferCases(address account);
+
+    /// @dev A transfer-case contract is bound already.
+    error PropertyRegistryTransferCasesBound(address cases);
+
+    /// @dev The contract filed on the unit is `filed`, not the case's `given`.
+    error PropertyRegistryContractMismatch(bytes32 unit, bytes32 filed, bytes32 given);
 
     /**
      * @dev Emitted after every change of a title with the change's `data`, its time and the
@@ -398,6 +408,77 @@ interface IPropertyRegistry {
     function cancelTitle(bytes32 unit, bytes32 reasonHash) external;
 
     /// @dev Returns the directory the roles are read from.
+    /**
+     * @dev Binds the transfer-case contract, the only caller of the `...ForCase` functions and
+     * of {transferTitle}. Done once, by REGISTRY, when the network is set up.
+     *
+     * Requirements: the caller has the REGISTRY role; no contract is bound yet; `cases` is not zero.
+     */
+    function bindTransferCases(address cases) external;
+
+    /**
+     * @dev Files the sale contract of a transfer case on the unit (as {fileContract} does for
+     * HOUSING), refusing a unit that is seized, under objection, or under a pre-notice held by
+     * none of `buyers` without consent: a case cannot even start there.
+     *
+     * Requirements: the caller is the bound transfer-case contract.
+     *
+     * Emits a {TitleChanged} event of kind CONTRACT_FILED.
+     */
+    function fileContractForCase(bytes32 unit, bytes32 contractHash, Owner[] calldata buyers) external;
+
+    /**
+     * @dev Clears the case's filed contract when the case is cancelled or expires.
+     *
+     * Requirements: the caller is the bound transfer-case contract; `contractHash` is the filed one.
+     *
+     * Emits a {TitleChanged} event of kind CONTRACT_CLEARED.
+     */
+    function clearContractForCase(bytes32 unit, bytes32 contractHash) external;
+
+    /**
+     * @dev Records `bank`'s consent to transfer with its mortgage of `rank` (带押过户), for a
+     * transfer-case contract that has checked `bank` is the caller acting in the case.
+     *
+     * Requirements: the caller is the bound transfer-case contract; `bank`'s department holds
+     * the unreleased mortgage of `rank`.
+     *
+     * Emits a {TitleChanged} event of kind MORTGAGE_CONSENTED.
+     */
+    function consentMortgageForCase(bytes32 unit, uint8 rank, address bank) external;
+
+    /**
+     * @dev Moves the title to `owners` at the settlement of a transfer case: every guard of
+     * {checkTransferable} must be down (a pre-notice held by one of `owners` does not block).
+     * The mortgage of `releaseRank` (0 for none), paid off by the settlement, is released;
+     * other consented mortgages stay on the unit (Civil Code §406). The filed contract, the
+     * pre-notice and the owners' consents are cleared and `certificateLeaf` becomes the title
+     * certificate.
+     *
+     * Requirements: the caller is the bound transfer-case contract; `contractHash` is filed;
+     * owners as for {registerTitle}.
+     *
+     * Emits a {TitleChanged} event of kind TRANSFERRED with
+     * `abi.encode(contractHash, owners, certificateLeaf, releaseRank)`.
+     */
+    function transferTitle(
+        bytes32 unit,
+        bytes32 contractHash,
+        Owner[] calldata owners,
+        bytes32 certificateLeaf,
+        uint8 releaseRank
+    ) external;
+
+    /// @dev Returns the bound transfer-case contract (zero before {bindTransferCases}).
+    function transferCases() external view returns (address);
+
+    /**
+     * @dev Reverts with the guard error when a transfer case may not take a step on the unit:
+     * the title is cancelled, seized, under objection, or under a pre-notice held by none of
+     * `buyers` without consent. Mortgages and owners' consent are checked at settlement only.
+     */
+    function checkCaseStep(bytes32 unit, Owner[] calldata buyers) external view;
+
     function directory() external view returns (address);
 
     /// @dev Returns the title of `unit`; reverts when there is none.

@@ -38,24 +38,30 @@ contract LicenceRegistry is DepartmentDirectory, ILicenceRegistry {
 
     mapping(bytes32 root => BatchSlot) private _batches;
     mapping(bytes32 leaf => StatusEntry[]) private _history;
+    mapping(address account => mapping(address delegate => bool)) private _delegates;
 
     constructor(address[] memory council, uint8 threshold_) DepartmentDirectory(council, threshold_) {}
 
     /// @inheritdoc ILicenceRegistry
     function anchorBatch(bytes32 root, uint32 count, bytes32 licenceType) external {
-        AccountSlot memory sender = _accountSlot(msg.sender);
-        if (!sender.active || sender.roles & ROLE_ISSUER == 0) revert LicenceRegistryNotIssuer(msg.sender);
-        if (root == bytes32(0) || count == 0) revert LicenceRegistryInvalidBatch(root, count);
-        BatchSlot storage slot = _batches[root];
-        if (slot.issuerIndex != 0) revert LicenceRegistryBatchExists(root);
-        uint64 now_ = uint64(block.timestamp);
-        _batches[root] = BatchSlot({
-            issuerIndex: sender.index,
-            anchoredAt: now_,
-            count: count,
-            licenceTypeHash: bytes16(keccak256(abi.encode(licenceType)))
-        });
-        emit BatchAnchored(root, bytes32(sender.code), licenceType, count, now_);
+        _anchor(msg.sender, root, count, licenceType);
+    }
+
+    /// @inheritdoc ILicenceRegistry
+    function setAnchorDelegate(address delegate, bool allowed) external {
+        _delegates[msg.sender][delegate] = allowed;
+        emit AnchorDelegateSet(msg.sender, delegate, allowed);
+    }
+
+    /// @inheritdoc ILicenceRegistry
+    function anchorBatchFor(address account, bytes32 root, uint32 count, bytes32 licenceType) external {
+        if (!_delegates[account][msg.sender]) revert LicenceRegistryNotDelegate(msg.sender, account);
+        _anchor(account, root, count, licenceType);
+    }
+
+    /// @inheritdoc ILicenceRegistry
+    function isAnchorDelegate(address account, address delegate) external view returns (bool) {
+        return _delegates[account][delegate];
     }
 
     /// @inheritdoc ILicenceRegistry
@@ -152,6 +158,23 @@ contract LicenceRegistry is DepartmentDirectory, ILicenceRegistry {
             return (STATUS_NOT_ANCHORED, 0, 0);
         }
         return statusAt(leaf, time);
+    }
+
+    /// @dev Anchors `root` as a batch of `issuer`'s department.
+    function _anchor(address issuer, bytes32 root, uint32 count, bytes32 licenceType) private {
+        AccountSlot memory sender = _accountSlot(issuer);
+        if (!sender.active || sender.roles & ROLE_ISSUER == 0) revert LicenceRegistryNotIssuer(issuer);
+        if (root == bytes32(0) || count == 0) revert LicenceRegistryInvalidBatch(root, count);
+        BatchSlot storage slot = _batches[root];
+        if (slot.issuerIndex != 0) revert LicenceRegistryBatchExists(root);
+        uint64 now_ = uint64(block.timestamp);
+        _batches[root] = BatchSlot({
+            issuerIndex: sender.index,
+            anchoredAt: now_,
+            count: count,
+            licenceTypeHash: bytes16(keccak256(abi.encode(licenceType)))
+        });
+        emit BatchAnchored(root, bytes32(sender.code), licenceType, count, now_);
     }
 
     /// @dev Checks the caller anchored `root`, proves the leaf in it and returns the leaf and department index.

@@ -72,6 +72,7 @@ contract PropertyRegistry is IPropertyRegistry {
 
     IDepartmentDirectory private immutable _directory;
     mapping(bytes32 unit => Title) private _titles;
+    address private _cases;
 
     constructor(IDepartmentDirectory directory_) {
         _directory = directory_;
@@ -86,21 +87,8 @@ contract PropertyRegistry is IPropertyRegistry {
         Title storage t = _titles[unit];
         if (t.registeredAt != 0) revert PropertyRegistryTitleExists(unit);
         if (certificateLeaf == bytes32(0)) revert PropertyRegistryZeroValue();
-        uint256 n = owners_.length;
-        if (n == 0 || n > MAX_OWNERS) revert PropertyRegistryInvalidOwner(n);
-        uint256 total = 0;
-        for (uint256 i = 0; i < n; ++i) {
-            Owner calldata o = owners_[i];
-            if (o.commitment == bytes32(0) || o.share == 0) revert PropertyRegistryInvalidOwner(i);
-            for (uint256 j = 0; j < i; ++j) {
-                if (owners_[j].commitment == o.commitment) revert PropertyRegistryInvalidOwner(i);
-            }
-            total += o.share;
-            t.owners.push(OwnerSlot({commitment: o.commitment, share: o.share}));
-        }
-        if (total != P.SHARE_WHOLE) revert PropertyRegistryInvalidShares(total);
+        _setOwners(t, owners_);
         t.registeredAt = uint64(block.timestamp);
-        t.ownerCount = uint8(n);
         t.head = unit;
         t.certificateLeaf = certificateLeaf;
         _append(unit, t, P.CHANGE_REGISTERED, abi.encode(owners_, certificateLeaf));
@@ -245,6 +233,82 @@ contract PropertyRegistry is IPropertyRegistry {
         if (contractHash == bytes32(0)) revert PropertyRegistryNoFiledContract(unit);
         delete t.contractHash;
         _append(unit, t, P.CHANGE_CONTRACT_CLEARED, abi.encode(contractHash));
+    }
+
+    // --------------------------------------------------------- transfer cases
+
+    /// @inheritdoc IPropertyRegistry
+    function bindTransferCases(address cases) external {
+        _requireRole(ROLE_REGISTRY);
+        if (_cases != address(0)) revert PropertyRegistryTransferCasesBound(_cases);
+        if (cases == address(0)) revert PropertyRegistryZeroValue();
+        _cases = cases;
+    }
+
+    /// @inheritdoc IPropertyRegistry
+    function fileContractForCase(bytes32 unit, bytes32 contractHash, Owner[] calldata buyers) external {
+        _requireCases();
+        Title storage t = _open(unit);
+        _checkCaseStep(unit, t, buyers);
+        if (contractHash == bytes32(0)) revert PropertyRegistryZeroValue();
+        if (t.contractHash != bytes32(0)) revert PropertyRegistryContractAlreadyFiled(unit, t.contractHash);
+        t.contractHash = contractHash;
+        _append(unit, t, P.CHANGE_CONTRACT_FILED, abi.encode(contractHash));
+    }
+
+    /// @inheritdoc IPropertyRegistry
+    function clearContractForCase(bytes32 unit, bytes32 contractHash) external {
+        _requireCases();
+        Title storage t = _existing(unit);
+        _requireFiled(unit, t, contractHash);
+        delete t.contractHash;
+        _append(unit, t, P.CHANGE_CONTRACT_CLEARED, abi.encode(contractHash));
+    }
+
+    /// @inheritdoc IPropertyRegistry
+    function consentMortgageForCase(bytes32 unit, uint8 rank, address bank) external {
+        _requireCases();
+        bytes19 code = _codeOf(bank, ROLE_BANK);
+        Title storage t = _open(unit);
+        MortgageSlot storage m = _ownMortgage(unit, t, rank, code);
+        m.consented = true;
+        _append(unit, t, P.CHANGE_MORTGAGE_CONSENTED, abi.encode(bytes32(code), rank));
+    }
+
+    /// @inheritdoc IPropertyRegistry
+    function transferTitle(
+        bytes32 unit,
+        bytes32 contractHash,
+        Owner[] calldata owners_,
+        bytes32 certificateLeaf,
+        uint8 releaseRank
+    ) external {
+        _requireCases();
+        Title storage t = _open(unit);
+        _requireFiled(unit, t, contractHash);
+        if (certificateLeaf == bytes32(0)) revert PropertyRegistryZeroValue();
+        _settleSeizures(t);
+        _checkCaseStep(unit, t, owners_);
+        if (_mortgageBlocks(t)) _revertFirstMortgage(unit, t, true);
+        _requireOwnersConsented(unit, t);
+        if (releaseRank != 0) {
+            if (releaseRank > t.mortgageCount) revert PropertyRegistryUnknownMortgage(unit, releaseRank);
+            MortgageSlot storage m = t.mortgages[releaseRank - 1];
+            if (m.released) revert PropertyRegistryUnknownMortgage(unit, releaseRank);
+            m.released = true;
+            --t.activeMortgages;
+        }
+        delete t.owners;
+        _setOwners(t, owners_);
+        t.ownerConsentMask = 0;
+        delete t.contractHash;
+        if (t.preNoticeHolder != bytes32(0)) {
+            delete t.preNoticeHolder;
+            delete t.preNoticeExpiresAt;
+            delete t.preNoticeConsented;
+        }
+        t.certificateLeaf = certificateLeaf;
+        _append(unit, t, P.CHANGE_TRANSFERRED, abi.encode(contractHash, owners_, certificateLeaf, releaseRank));
     }
 
     // ---------------------------------------------------------------- bank
@@ -421,6 +485,16 @@ contract PropertyRegistry is IPropertyRegistry {
     }
 
     /// @inheritdoc IPropertyRegistry
+    function transferCases() external view returns (address) {
+        return _cases;
+    }
+
+    /// @inheritdoc IPropertyRegistry
+    function checkCaseStep(bytes32 unit, Owner[] calldata buyers) external view {
+        Title storage t = _open(unit);
+        _checkCaseStep(unit, t, buyers);
+    }
+
     function checkTransferable(bytes32 unit, bytes32 transferee) external view {
         Title storage t = _open(unit);
         (uint256 head, ) = _seizureState(t);
@@ -430,12 +504,7 @@ contract PropertyRegistry is IPropertyRegistry {
         }
         if (_preNoticeBlocks(t, transferee)) revert PropertyRegistryPreNoticeHeld(unit, t.preNoticeHolder);
         if (_mortgageBlocks(t)) _revertFirstMortgage(unit, t, true);
-        if (_ownersBlock(t)) {
-            uint32 mask = t.ownerConsentMask;
-            for (uint8 i = 0; i < t.ownerCount; ++i) {
-                if (mask & (uint32(1) << i) == 0) revert PropertyRegistryOwnerNotConsented(unit, i);
-            }
-        }
+        _requireOwnersConsented(unit, t);
     }
 
     // ------------------------------------------------------------ internal
@@ -455,10 +524,64 @@ contract PropertyRegistry is IPropertyRegistry {
 
     /// @dev Returns the caller's department code when it is active and holds `role`.
     function _callerCode(uint64 role) private view returns (bytes19) {
-        try _directory.departmentOf(msg.sender) returns (IDepartmentDirectory.Department memory d) {
-            if (d.active && d.roles & role == role) return bytes19(d.code);
-        } catch {} // solhint-disable-line no-empty-blocks
-        revert PropertyRegistryMissingRole(msg.sender, role);
+        return _codeOf(msg.sender, role);
+    }
+
+    function _codeOf(address account, uint64 role) private view returns (bytes19) {
+        bytes32 code = _directory.codeWithRole(account, role);
+        if (code == bytes32(0)) revert PropertyRegistryMissingRole(account, role);
+        return bytes19(code);
+    }
+
+    function _requireCases() private view {
+        if (msg.sender != _cases || msg.sender == address(0)) revert PropertyRegistryNotTransferCases(msg.sender);
+    }
+
+    function _requireFiled(bytes32 unit, Title storage t, bytes32 contractHash) private view {
+        if (t.contractHash != contractHash || contractHash == bytes32(0)) {
+            revert PropertyRegistryContractMismatch(unit, t.contractHash, contractHash);
+        }
+    }
+
+    function _setOwners(Title storage t, Owner[] calldata owners_) private {
+        uint256 n = owners_.length;
+        if (n == 0 || n > MAX_OWNERS) revert PropertyRegistryInvalidOwner(n);
+        uint256 total = 0;
+        for (uint256 i = 0; i < n; ++i) {
+            Owner calldata o = owners_[i];
+            if (o.commitment == bytes32(0) || o.share == 0) revert PropertyRegistryInvalidOwner(i);
+            for (uint256 j = 0; j < i; ++j) {
+                if (owners_[j].commitment == o.commitment) revert PropertyRegistryInvalidOwner(i);
+            }
+            total += o.share;
+            t.owners.push(OwnerSlot({commitment: o.commitment, share: o.share}));
+        }
+        if (total != P.SHARE_WHOLE) revert PropertyRegistryInvalidShares(total);
+        t.ownerCount = uint8(n);
+    }
+
+    /// @dev The case guards: seized, under objection, under a pre-notice none of `buyers` holds.
+    function _checkCaseStep(bytes32 unit, Title storage t, Owner[] calldata buyers) private view {
+        (uint256 head, ) = _seizureState(t);
+        if (head < t.seizures.length) _revertSeized(unit, t, head);
+        if (_objectionInForce(t)) {
+            revert PropertyRegistryUnderObjection(unit, t.objectionSuitFiled ? 0 : t.objectionExpiresAt);
+        }
+        if (_preNoticeInForce(t) && !t.preNoticeConsented) {
+            bytes32 holder = t.preNoticeHolder;
+            uint256 n = buyers.length;
+            uint256 i = 0;
+            while (i < n && buyers[i].commitment != holder) ++i;
+            if (i == n) revert PropertyRegistryPreNoticeHeld(unit, holder);
+        }
+    }
+
+    function _requireOwnersConsented(bytes32 unit, Title storage t) private view {
+        if (!_ownersBlock(t)) return;
+        uint32 mask = t.ownerConsentMask;
+        for (uint8 i = 0; i < t.ownerCount; ++i) {
+            if (mask & (uint32(1) << i) == 0) revert PropertyRegistryOwnerNotConsented(unit, i);
+        }
     }
 
     function _isBank(bytes32 code) private view returns (bool) {

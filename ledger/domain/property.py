@@ -26,11 +26,14 @@ from ledger.domain.property_types import (  # noqa: F401 (re-exported)
     ZERO,
     Cancel,
     Change,
+    ClearCaseContract,
     ClearContract,
     ClearObjection,
     ClearPreNotice,
     ConsentMortgage,
+    ConsentMortgageForCase,
     ConsentPreNotice,
+    FileCaseContract,
     FileContract,
     FileObjectionSuit,
     Guard,
@@ -46,6 +49,7 @@ from ledger.domain.property_types import (  # noqa: F401 (re-exported)
     ReleaseSeizure,
     Seize,
     Seizure,
+    Transfer,
     UnitState,
     UpdateCertificate,
     abi_word,
@@ -63,7 +67,7 @@ __all__ = [
     "RecordMortgage", "RecordObjection", "RecordOwnerConsent", "RecordPreNotice", "Register",
     "ReleaseMortgage", "ReleaseSeizure", "Seize", "Seizure", "UnitState", "UpdateCertificate",
     "active_seizure", "apply", "change_data", "chain_link", "check_transferable", "guards",
-    "unit_key",
+    "seizure_queue", "unit_key",
 ]
 
 # -------------------------------------------------------------- seizures
@@ -96,6 +100,13 @@ def active_seizure(state: UnitState, now: int) -> Seizure | None:
     """Return the seizure in force at ``now`` (with its start applied), or None."""
     head, start = _seizure_state(state, now)
     return replace(state.seizures[head], start=start) if head < len(state.seizures) else None
+
+
+def seizure_queue(state: UnitState, now: int) -> tuple[Seizure | None, tuple[Seizure, ...]]:
+    """Return the seizure in force at ``now`` and the ones waiting behind it, in order."""
+    head, _ = _seizure_state(state, now)
+    waiting = tuple(s for s in state.seizures[head + 1:] if not s.released)
+    return active_seizure(state, now), waiting
 
 
 # ----------------------------------------------------------------- guards
@@ -151,6 +162,12 @@ def _register(change: Register, at: int) -> UnitState:
         raise PropertyError(unit, "InvalidUnit")
     if change.certificate_leaf == ZERO:
         raise PropertyError(unit, "ZeroValue")
+    _check_owners(unit, owners)
+    return UnitState(unit=unit, owners=owners, certificate_leaf=change.certificate_leaf,
+                     registered_at=at, head=unit)
+
+
+def _check_owners(unit: bytes, owners: tuple[Owner, ...]) -> None:
     if not 0 < len(owners) <= MAX_OWNERS:
         raise PropertyError(unit, "InvalidOwner", index=len(owners))
     for i, owner in enumerate(owners):
@@ -160,8 +177,48 @@ def _register(change: Register, at: int) -> UnitState:
     total = sum(o.share for o in owners)
     if total != SHARE_WHOLE:
         raise PropertyError(unit, "InvalidShares", total=total)
-    return UnitState(unit=unit, owners=owners, certificate_leaf=change.certificate_leaf,
-                     registered_at=at, head=unit)
+
+
+def check_case_step(state: UnitState, buyers: tuple[Owner, ...], now: int) -> None:
+    """Raise :class:`TransferRefused` when a transfer case may not take a step on the unit.
+
+    The case guards: a seizure, an objection, a pre-notice held by none of ``buyers`` without
+    consent. Mortgages and owners' consent are checked only when the title moves.
+    """
+    if state.cancelled:
+        raise PropertyError(state.unit, "TitleCancelled")
+    _refuse_if_seized(state, now)
+    if state.objection_in_force(now):
+        expires = 0 if state.objection_suit_filed else state.objection_expires_at
+        raise TransferRefused(state.unit, "UnderObjection", expires_at=expires)
+    if (state.pre_notice_in_force(now) and not state.pre_notice_consented
+            and state.pre_notice_holder not in {b.commitment for b in buyers}):
+        raise TransferRefused(state.unit, "PreNoticeHeld", holder=state.pre_notice_holder)
+
+
+def _transfer(state: UnitState, change: Transfer, at: int) -> UnitState:
+    unit = state.unit
+    if state.contract_hash != change.contract_hash or change.contract_hash == ZERO:
+        raise PropertyError(unit, "ContractMismatch", filed=state.contract_hash, given=change.contract_hash)
+    if change.certificate_leaf == ZERO:
+        raise PropertyError(unit, "ZeroValue")
+    state = _settle(state, at)
+    check_case_step(state, change.owners, at)
+    for rank, m in enumerate(state.mortgages, 1):
+        if not m.released and not m.consented:
+            raise TransferRefused(unit, "MortgageNotReleased", rank=rank, mortgagee=m.mortgagee)
+    for index in range(len(state.owners)):
+        if not state.owner_consent_mask >> index & 1:
+            raise TransferRefused(unit, "OwnerNotConsented", index=index)
+    rank = change.release_rank
+    if rank:
+        if rank > len(state.mortgages) or state.mortgages[rank - 1].released:
+            raise PropertyError(unit, "UnknownMortgage", rank=rank)
+        state = _set_mortgage(state, rank, replace(state.mortgages[rank - 1], released=True))
+    _check_owners(unit, change.owners)
+    return replace(state, owners=change.owners, owner_consent_mask=0, contract_hash=ZERO,
+                   pre_notice_holder=ZERO, pre_notice_expires_at=0, pre_notice_consented=False,
+                   certificate_leaf=change.certificate_leaf)
 
 
 def _own_mortgage(state: UnitState, rank: int, bank: bytes) -> Mortgage:
@@ -198,6 +255,19 @@ def _step(state: UnitState, change: Change, at: int) -> tuple[UnitState, Kind]: 
             if state.contract_hash != ZERO:
                 raise PropertyError(unit, "ContractAlreadyFiled", contract_hash=state.contract_hash)
             return replace(state, contract_hash=contract_hash), Kind.CONTRACT_FILED
+        case FileCaseContract(contract_hash, buyers):
+            check_case_step(state, buyers, at)
+            if contract_hash == ZERO:
+                raise PropertyError(unit, "ZeroValue")
+            if state.contract_hash != ZERO:
+                raise PropertyError(unit, "ContractAlreadyFiled", contract_hash=state.contract_hash)
+            return replace(state, contract_hash=contract_hash), Kind.CONTRACT_FILED
+        case ClearCaseContract(contract_hash):
+            if state.contract_hash != contract_hash or contract_hash == ZERO:
+                raise PropertyError(unit, "ContractMismatch", filed=state.contract_hash, given=contract_hash)
+            return replace(state, contract_hash=ZERO), Kind.CONTRACT_CLEARED
+        case Transfer():
+            return _transfer(state, change, at), Kind.TRANSFERRED
         case ClearContract():
             if state.contract_hash == ZERO:
                 raise PropertyError(unit, "NoFiledContract")
@@ -227,7 +297,7 @@ def _step(state: UnitState, change: Change, at: int) -> tuple[UnitState, Kind]: 
                 raise PropertyError(unit, "TooManyMortgages")
             return (replace(state, mortgages=(*state.mortgages, Mortgage(mortgagee, amount, at))),
                     Kind.MORTGAGE_RECORDED)
-        case ConsentMortgage(bank, rank):
+        case ConsentMortgage(bank, rank) | ConsentMortgageForCase(bank, rank):
             m = _own_mortgage(state, rank, bank)
             return _set_mortgage(state, rank, replace(m, consented=True)), Kind.MORTGAGE_CONSENTED
         case ReleaseMortgage(bank, rank):
@@ -299,14 +369,17 @@ def change_data(before: UnitState | None, change: Change, at: int) -> bytes:
             return abi_word(0x40) + leaf + abi_word(len(owners)) + body
         case UpdateCertificate(leaf):
             return leaf
-        case FileContract(contract_hash):
+        case FileContract(contract_hash) | FileCaseContract(contract_hash, _) | ClearCaseContract(contract_hash):
             return contract_hash
+        case Transfer(contract_hash, owners, leaf, rank):
+            body = b"".join(o.commitment + abi_word(o.share) for o in owners)
+            return contract_hash + abi_word(0x80) + leaf + abi_word(rank) + abi_word(len(owners)) + body
         case RecordPreNotice(holder, expires_at):
             return holder + abi_word(expires_at)
         case RecordMortgage(mortgagee, amount):
             assert before is not None
             return mortgagee + abi_word(amount) + abi_word(len(before.mortgages) + 1)
-        case ConsentMortgage(bank, rank) | ReleaseMortgage(bank, rank):
+        case ConsentMortgage(bank, rank) | ReleaseMortgage(bank, rank) | ConsentMortgageForCase(bank, rank):
             return bank + abi_word(rank)
         case Seize(court, order_hash, duration):
             return court + order_hash + abi_word(duration)
@@ -337,7 +410,7 @@ def apply(state: UnitState | None, change: Change, at: int) -> UnitState:
     else:
         if state is None:
             raise PropertyError(ZERO, "UnknownTitle")
-        if state.cancelled:
+        if state.cancelled and not isinstance(change, ClearCaseContract):
             raise PropertyError(state.unit, "TitleCancelled")
         after, kind = _step(state, change, at)
     data = change_data(state, change, at)

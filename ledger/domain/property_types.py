@@ -40,6 +40,7 @@ class Kind(IntEnum):
     OBJECTION_CLEARED = 15
     OWNERS_CONSENTED = 16
     CANCELLED = 17
+    TRANSFERRED = 18
 
 
 class Guard(IntFlag):
@@ -260,7 +261,42 @@ class Cancel:
     reason_hash: bytes
 
 
+@dataclass(frozen=True, slots=True)
+class FileCaseContract:
+    """File a transfer case's sale contract: refused under the case guards (seizure, objection,
+    a pre-notice held by none of ``buyers`` without consent)."""
+
+    contract_hash: bytes
+    buyers: tuple[Owner, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ClearCaseContract:
+    """Clear the contract of a cancelled or expired case."""
+
+    contract_hash: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class ConsentMortgageForCase:
+    """A bank's consent to transfer with its mortgage, given through a transfer case."""
+
+    bank: bytes
+    rank: int
+
+
+@dataclass(frozen=True, slots=True)
+class Transfer:
+    """Move the title to ``owners`` at a case's settlement, releasing the paid-off mortgage ``release_rank``."""
+
+    contract_hash: bytes
+    owners: tuple[Owner, ...]
+    certificate_leaf: bytes
+    release_rank: int = 0
+
+
 Change = (Register | UpdateCertificate | FileContract | ClearContract | RecordPreNotice
           | ConsentPreNotice | ClearPreNotice | RecordMortgage | ConsentMortgage | ReleaseMortgage
           | Seize | ReleaseSeizure | RecordObjection | FileObjectionSuit | ClearObjection
-          | RecordOwnerConsent | Cancel)
+          | RecordOwnerConsent | Cancel | FileCaseContract | ClearCaseContract | ConsentMortgageForCase
+          | Transfer)

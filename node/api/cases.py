@@ -1,116 +1,144 @@
-"""Following a transfer case: its chain events as a Server-Sent Events stream or a list, and webhooks.
+"""Transfer cases: one endpoint per step, each taken by the department whose token calls it.
 
-A case's events are those whose subject is its id; the routes are thin over
-``node.services.notify``, which works for any subject.
+``POST /v1/cases`` (HOUSING) opens a case; ``POST /v1/cases/{id}/mortgage-consent`` (BANK),
+``/assess`` (TAX), ``/fund`` (the buyer's BANK), ``/settle`` (REGISTRY), ``/cancel``
+(HOUSING, REGISTRY) and ``/expire`` (anyone with a token, after the deadline) take the
+next steps; ``GET /v1/cases/{id}`` shows the case as mirrored from its chain events.
+Contract refusals are coded errors (``unit_seized``, ``missing_role``, ``wrong_state`` …).
 """
 
 from __future__ import annotations
 
-import json
-import threading
-from collections.abc import AsyncIterator
-from typing import Annotated, Literal
+from decimal import Decimal
 
-import anyio
-from fastapi import APIRouter, Header, Query, Request
-from fastapi.responses import Response
-from sse_starlette import EventSourceResponse, ServerSentEvent
+from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict, Field
 
-from ledger.store.models import WebhookDelivery, WebhookSubscription
+from ledger.domain.fees import facts_from_inputs
 from node.api.deps import DepartmentDep, RuntimeDep
-from node.api.schemas import (
-    SubjectEvents,
-    WebhookCreate,
-    WebhookCreated,
-    WebhookDeliveryPublic,
-    WebhookPublic,
-)
-from node.errors import InvalidLastEventId
-from node.services import notify
+from node.api.schemas import FeeQuoteRequest
+from node.errors import BadRequest
+from node.services import cases
 
 router = APIRouter(prefix="/v1/cases", tags=["cases"])
 
 
-def _public(row: WebhookSubscription) -> WebhookPublic:
-    return WebhookPublic(id=row.id or 0, subject=row.subject, url=row.url, department=row.department,
-                         created_at_ms=row.created_at_ms, active=row.active)
+class Buyer(BaseModel):
+    """A buyer: name, ID number and share of the title in percent."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=100)
+    id_number: str = Field(min_length=1, max_length=64)
+    share_percent: Decimal = Field(gt=0, le=100, description="share in percent, at most 4 decimal places")
 
 
-def _delivery(row: WebhookDelivery) -> WebhookDeliveryPublic:
-    return WebhookDeliveryPublic(
-        id=row.id or 0, event_id=row.chain_event_id, kind=row.kind,  # type: ignore[arg-type]
-        state=row.state, attempts=row.attempts,  # type: ignore[arg-type]
-        next_attempt_at_ms=row.next_attempt_at_ms, last_status=row.last_status,
-        last_error=row.last_error, created_at_ms=row.created_at_ms, delivered_at_ms=row.delivered_at_ms)
+class CaseOpen(FeeQuoteRequest):
+    """What HOUSING files: the unit, the sale contract, the fee facts, buyers and the seller's account."""
+
+    unit_number: str = Field(min_length=28, max_length=28)
+    contract_number: str = Field(min_length=1, max_length=64)
+    contract_hash: str | None = Field(default=None, description="SHA-256/keccak of the contract, 64 hex digits")
+    buyers: list[Buyer] = Field(min_length=1, max_length=32)
+    seller_account: str = Field(description="the seller's settlement-token account, 0x + 40 hex digits")
+    deadline_days: int = Field(default=30, ge=1, le=365)
 
 
-@router.post("/{case_id}/webhooks", response_model=WebhookCreated, status_code=201)
-def create_webhook(case_id: str, body: WebhookCreate, rt: RuntimeDep, dept: DepartmentDep) -> WebhookCreated:
-    """Subscribe a receiver to the case's events; the signing secret is returned this once."""
-    row, secret = notify.subscribe(rt.engine, rt.settings, dept, notify.case_subject(case_id), body.url,
-                                   replay=body.replay)
-    return WebhookCreated(**_public(row).model_dump(), secret=secret)
+class MortgageConsent(BaseModel):
+    """The mortgagee bank's consent to transfer with its mortgage, and what it is owed."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    rank: int = Field(ge=1, le=255)
+    payoff: Decimal = Field(ge=0, description="yuan paid to the bank at settlement (0: the mortgage stays)")
 
 
-@router.get("/{case_id}/webhooks", response_model=list[WebhookPublic])
-def list_webhooks(case_id: str, rt: RuntimeDep, dept: DepartmentDep) -> list[WebhookPublic]:
-    """Return the calling department's active webhooks on the case."""
-    return [_public(r) for r in notify.subscriptions(rt.engine, notify.case_subject(case_id), dept)]
+class Fund(BaseModel):
+    """How the buyer's bank funds the escrow."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    mint: bool = Field(default=True, description="mint the deposit the bank received before funding")
 
 
-@router.delete("/{case_id}/webhooks/{webhook_id}", response_model=WebhookPublic)
-def delete_webhook(case_id: str, webhook_id: int, rt: RuntimeDep, dept: DepartmentDep) -> WebhookPublic:
-    """Stop notifying a receiver; what it was still owed is cancelled."""
-    return _public(notify.unsubscribe(rt.engine, notify.case_subject(case_id), dept, webhook_id))
+def _fen(yuan: Decimal, field: str) -> int:
+    fen = yuan * 100
+    if fen != fen.to_integral_value():
+        raise BadRequest(f"{field} has more than two decimal places", field=field)
+    return int(fen)
 
 
-@router.get("/{case_id}/webhooks/{webhook_id}/deliveries", response_model=list[WebhookDeliveryPublic])
-def list_deliveries(case_id: str, webhook_id: int, rt: RuntimeDep, dept: DepartmentDep,
-                    limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list[WebhookDeliveryPublic]:
-    """Return a webhook's newest deliveries, oldest first: state, attempts, last error."""
-    rows = notify.deliveries(rt.engine, notify.case_subject(case_id), dept, webhook_id, limit)
-    return [_delivery(r) for r in rows]
+def _address(text: str) -> bytes:
+    try:
+        raw = bytes.fromhex(text.removeprefix("0x"))
+    except ValueError:
+        raw = b""
+    if len(raw) != 20:
+        raise BadRequest("seller_account is an address: 0x and 40 hex digits", field="seller_account")
+    return raw
 
 
-def _resume_after(last_event_id: str | None, after: int | None) -> int:
-    if last_event_id is None or not last_event_id.strip():
-        return after or 0
-    text = last_event_id.strip()
-    if not text.isdigit() or len(text) > 18:
-        raise InvalidLastEventId("Last-Event-ID must be an event id this stream sent", last_event_id=text[:40])
-    return int(text)
+@router.post("", status_code=201)
+def open_case(body: CaseOpen, rt: RuntimeDep, dept: DepartmentDep) -> dict[str, object]:
+    """Open a transfer case (HOUSING): files the sale contract on the unit."""
+    facts = facts_from_inputs(**body.model_dump(include=set(FeeQuoteRequest.model_fields)))
+    buyers = []
+    for b in body.buyers:
+        ppm = b.share_percent * 10_000
+        if ppm != ppm.to_integral_value():
+            raise BadRequest("a share has more than 4 decimal places", field="buyers")
+        buyers.append(cases.Party(b.name, b.id_number, int(ppm)))
+    if sum(b.share for b in buyers) != 1_000_000:
+        raise BadRequest("the buyers' shares must sum to 100%", field="buyers")
+    chash = None
+    if body.contract_hash:
+        try:
+            chash = bytes.fromhex(body.contract_hash.removeprefix("0x"))
+        except ValueError:
+            chash = b""
+        if len(chash) != 32:
+            raise BadRequest("contract_hash is 64 hex digits", field="contract_hash")
+    return cases.open_case(rt, dept, body.unit_number, body.contract_number, chash, facts, buyers,
+                           _address(body.seller_account), body.deadline_days)
 
 
-@router.get("/{case_id}/events", response_model=SubjectEvents,
-            responses={200: {"content": {"text/event-stream": {}}}})
-async def case_events(case_id: str, request: Request, rt: RuntimeDep,
-                      format: Literal["sse", "json"] = "sse",
-                      after: Annotated[int | None, Query(ge=0, description="only events with larger ids")] = None,
-                      last_event_id: Annotated[str | None, Header()] = None) -> Response | SubjectEvents:
-    """Return the case's chain events: a live Server-Sent Events stream, or with ``format=json`` a list.
+@router.get("/{case_id}")
+def show(case_id: str, rt: RuntimeDep) -> dict[str, object]:
+    """Return the case as mirrored from its chain events (public: commitments, no ID numbers)."""
+    return cases.to_json(cases.load(rt, case_id))
 
-    The stream replays the history first, then follows the index: each event as
-    ``id: <event id>``, ``event: <name>``, ``data: <json>``; an event a reorganisation
-    dropped after it was sent comes again as ``event: retracted``. ``Last-Event-ID``
-    (or ``after``) resumes after an id. Public: events hold only hashes and codes.
-    """
-    subject = notify.case_subject(case_id)
-    start = _resume_after(last_event_id, after)
-    if format == "json":
-        found = await anyio.to_thread.run_sync(notify.events, rt.engine, subject, start, notify.PAGE)
-        return SubjectEvents(subject=subject, events=found)
-    closing: threading.Event = request.app.state.closing
 
-    def closed() -> bool:
-        return closing.is_set() or rt.stopping.is_set()
+@router.post("/{case_id}/mortgage-consent")
+def consent(case_id: str, body: MortgageConsent, rt: RuntimeDep, dept: DepartmentDep) -> dict[str, object]:
+    """The mortgagee BANK consents to transfer with its mortgage (带押过户)."""
+    return cases.consent_mortgage(rt, dept, case_id, body.rank, _fen(body.payoff, "payoff"))
 
-    async def stream() -> AsyncIterator[ServerSentEvent]:
-        async for notice in notify.follow(rt.engine, subject, start, rt.settings.sse_poll_ms / 1000, closed):
-            data = json.dumps(notice.event, ensure_ascii=False, separators=(",", ":"))
-            if notice.kind == notify.EVENT:
-                yield ServerSentEvent(data, event=notice.event["name"], id=str(notice.event["id"]))
-            else:  # no id: a retraction must not move the client's resume point
-                yield ServerSentEvent(data, event=notice.kind)
 
-    return EventSourceResponse(stream(), ping=rt.settings.sse_keepalive_s,
-                               ping_message_factory=lambda: ServerSentEvent(comment="keep-alive"))
+@router.post("/{case_id}/assess")
+def assess(case_id: str, rt: RuntimeDep, dept: DepartmentDep) -> dict[str, object]:
+    """TAX assesses the case from the on-chain schedule and issues its e-tax vouchers."""
+    return cases.assess(rt, dept, case_id)
+
+
+@router.post("/{case_id}/fund")
+def fund(case_id: str, rt: RuntimeDep, dept: DepartmentDep, body: Fund | None = None) -> dict[str, object]:
+    """The buyer's bank puts what the buyer owes in escrow."""
+    return cases.fund(rt, dept, case_id, mint=(body or Fund()).mint)
+
+
+@router.post("/{case_id}/settle")
+def settle(case_id: str, rt: RuntimeDep, dept: DepartmentDep) -> dict[str, object]:
+    """REGISTRY approves: one transaction pays everyone, moves the title and anchors the certificate."""
+    return cases.settle(rt, dept, case_id)
+
+
+@router.post("/{case_id}/cancel")
+def cancel(case_id: str, rt: RuntimeDep, dept: DepartmentDep) -> dict[str, object]:
+    """Cancel the case (HOUSING or REGISTRY); the escrow goes back to the payer."""
+    return cases.close(rt, dept, case_id, "cancel")
+
+
+@router.post("/{case_id}/expire")
+def expire(case_id: str, rt: RuntimeDep, dept: DepartmentDep) -> dict[str, object]:
+    """Close a case whose deadline passed; the escrow goes back to the payer."""
+    return cases.close(rt, dept, case_id, "expire")

@@ -251,7 +251,7 @@ class ContractAbi:
                 return "Error", {"message": eth_abi.decode(["string"], body)[0]}
             if selector == PANIC_SELECTOR:
                 return "Panic", {"code": eth_abi.decode(["uint256"], body)[0]}
-            error = self.error_by_selector.get(selector)
+            error = self.error_by_selector.get(selector) or _foreign_errors().get(selector)
             if error is None:
                 return "", {"data": bytes(revert_data)}
             values = eth_abi.decode([_abi_type(p) for p in error.inputs], body)
@@ -273,3 +273,16 @@ def load_artifact(name: str) -> dict[str, Any]:
 def contract(name: str) -> ContractAbi:
     """Return the (shared, immutable) binding for artifact ``name``."""
     return ContractAbi(load_artifact(name))
+
+
+@cache
+def _foreign_errors() -> dict[bytes, Any]:
+    """Return the custom errors of every artifact by selector: a contract that calls another
+    (TransferCases → PropertyRegistry) bubbles up the callee's error unchanged."""
+    table: dict[bytes, Any] = {}
+    names = sorted(p.name.removesuffix(".json") for p in resources.files("node.chain.artifacts").iterdir()
+                   if p.name.endswith(".json"))
+    for name in names:
+        for selector, error in contract(name).error_by_selector.items():
+            table.setdefault(selector, error)
+    return table

@@ -77,6 +77,7 @@ class InitResult:
     property_registry_address: str = ""
     settlement_token_address: str = ""
     fee_schedule_address: str = ""
+    transfer_cases_address: str = ""
 
 
 @dataclass(frozen=True)
@@ -198,6 +199,11 @@ def init_demo(data_dir: Path, chain: str = "embedded", db_url: str | None = None
             [((accounts["TAX"], None, fee_schedule_abi().encode_deploy([registry])), FEE_DEPLOY_GAS)])
         fee_schedule = proposed[-1].contract_address
         assert fee_schedule is not None
+        progress("deploying the transfer cases")
+        cases = _transact(tx, council[0], None, contract("TransferCases").encode_deploy(
+            [registry, property_contracts.property_registry, fee_schedule,
+             property_contracts.settlement_token])).contract_address
+        assert cases is not None
         _transact_all(tx, [(council[1], registry, registry_abi.encode_call("approve", [first + n]))
                            for n in range(len(actions))])
         engine_url = db_url or f"sqlite:///{(data_dir / 'ledger.sqlite3').resolve()}"
@@ -211,6 +217,13 @@ def init_demo(data_dir: Path, chain: str = "embedded", db_url: str | None = None
                 "rotateKey", [new_keys[i.code].kid, new_keys[i.code].alg,
                               new_keys[i.code].public_key_der])) for i in identities],
             [((accounts["TAX"], fee_schedule, data), FEE_PUBLISH_GAS) for data in publish_calls(default_fee_rules())])
+        # REGISTRY binds the cases to the register; REGISTRY and TAX let the cases anchor in their
+        # names (the new title certificate at settlement, the e-tax vouchers at assessment).
+        _transact_all(tx, [
+            (accounts["REGISTRY"], property_contracts.property_registry,
+             contract("PropertyRegistry").encode_call("bindTransferCases", [cases])),
+            *[(accounts[code], registry, registry_abi.encode_call("setAnchorDelegate", [cases, True]))
+              for code in ("REGISTRY", "TAX")]])
         block = gateway.block(receipts[0].block_number)
         with Session(engine) as s:
             for ident in identities:
@@ -230,6 +243,7 @@ def init_demo(data_dir: Path, chain: str = "embedded", db_url: str | None = None
             "property_registry_address": "0x" + property_contracts.property_registry.hex(),
             "settlement_token_address": "0x" + property_contracts.settlement_token.hex(),
             "fee_schedule_address": "0x" + fee_schedule.hex(),
+            "transfer_cases_address": "0x" + cases.hex(),
             "departments": [i.code for i in identities], "node_department": "MARKET",
             "verifier_region": region, "webhook_secret": secrets.token_hex(32),
             "profile": "embedded" if chain == "embedded" else "department",
@@ -244,7 +258,8 @@ def init_demo(data_dir: Path, chain: str = "embedded", db_url: str | None = None
                       db_url=engine_url,
                       property_registry_address="0x" + property_contracts.property_registry.hex(),
                       settlement_token_address="0x" + property_contracts.settlement_token.hex(),
-                      fee_schedule_address="0x" + fee_schedule.hex())
+                      fee_schedule_address="0x" + fee_schedule.hex(),
+                      transfer_cases_address="0x" + cases.hex())
 
 
 @dataclass

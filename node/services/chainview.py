@@ -1,9 +1,10 @@
 """What the node knows of the chain, read from the indexed events.
 
-``decode`` turns raw logs into the indexer's rows; ``project_statuses`` mirrors licence
-status events onto our licence rows; ``TrustView`` answers a verifier's questions
-(keys, departments, trust, statuses, anchors) from the database, caching the small
-directory tables until the indexer reports new events.
+``decode`` turns raw logs into the indexer's rows, dispatching on the log's address to
+the contract watched there (``WATCHED``); ``project_statuses`` mirrors licence status
+events onto our licence rows; ``TrustView`` answers a verifier's questions (keys,
+departments, trust, statuses, anchors) from the database, caching the small directory
+tables until the indexer reports new events.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import json
 import threading
 from collections import defaultdict
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +24,7 @@ from ledger.indexer.indexer import DecodedEvent
 from ledger.store.models import AnchorBatch, ChainEvent, Licence, PeerProof
 from node.chain.abi import contract
 from node.chain.gateway import RawLog
+from node.config import Settings
 from verifiers.trust import (
     DepartmentRecord,
     KeyRecord,
@@ -36,10 +39,41 @@ STATUS_EVENTS = {"LicenceSuspended": LicenceStatus.SUSPENDED,
                  "LicenceRevoked": LicenceStatus.REVOKED}
 STATUS_NAMES = {LicenceStatus.ACTIVE: "active", LicenceStatus.SUSPENDED: "suspended",
                 LicenceStatus.REVOKED: "revoked"}
-_SUBJECT = {"BatchAnchored": "root", "LicenceSuspended": "leaf", "LicenceReinstated": "leaf",
-            "LicenceRevoked": "leaf", "KeyRegistered": "kid", "KeyRetired": "kid",
-            "KeyCompromised": "kid", "DepartmentAdded": "code", "DepartmentUpdated": "code",
-            "TrustSet": "verifierRegion"}
+
+
+@dataclass(frozen=True)
+class WatchedContract:
+    """A contract the indexer follows: its artifact, the setting holding its address, and
+    for each event the argument that is its ``subject`` (events not named: their own name)."""
+
+    name: str
+    address_setting: str
+    subjects: Mapping[str, str]
+
+
+# The contracts the node indexes. Watching another one is one line here (its artifact must
+# be in node/chain/artifacts and its address a Settings field); Runtime reads this table.
+WATCHED: dict[str, WatchedContract] = {c.name: c for c in (
+    WatchedContract("LicenceRegistry", "registry_address", {
+        "BatchAnchored": "root", "LicenceSuspended": "leaf", "LicenceReinstated": "leaf",
+        "LicenceRevoked": "leaf", "KeyRegistered": "kid", "KeyRetired": "kid",
+        "KeyCompromised": "kid", "DepartmentAdded": "code", "DepartmentUpdated": "code",
+        "TrustSet": "verifierRegion"}),
+    WatchedContract("PropertyRegistry", "property_registry_address", {"TitleChanged": "unit"}),
+    WatchedContract("TransferCases", "transfer_cases_address", {
+        "CaseOpened": "caseId", "CaseMortgageConsented": "caseId", "CaseAssessed": "caseId",
+        "CaseFunded": "caseId", "CaseSettled": "caseId", "CaseClosed": "caseId"}),
+)}
+
+
+def watched_addresses(settings: Settings) -> dict[bytes, str]:
+    """Return ``{address: contract name}`` of every watched contract ``settings`` configures."""
+    out: dict[bytes, str] = {}
+    for watched in WATCHED.values():
+        text = str(getattr(settings, watched.address_setting, "") or "")
+        if text:
+            out[bytes.fromhex(text.removeprefix("0x"))] = watched.name
+    return out
 
 
 def _jsonable(value: Any) -> Any:
@@ -47,19 +81,41 @@ def _jsonable(value: Any) -> Any:
         return value.hex()
     if isinstance(value, list | tuple):
         return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
     return value
 
 
-def decode(raw: list[RawLog]) -> list[DecodedEvent]:
-    """Decode registry logs in bulk into indexer rows."""
-    out = []
-    registry = contract("LicenceRegistry")
-    for raw_log, event in zip(raw, registry.decode_logs(raw), strict=True):
-        args = {k: _jsonable(v) for k, v in event.args.items()}
-        key = _SUBJECT.get(event.name)
-        subject = str(args[key]) if key else event.name
-        out.append(DecodedEvent(name=event.name, subject=subject, args=args, raw=raw_log))
-    return out
+def decode(raw: list[RawLog], contracts: Mapping[bytes, str] | None = None) -> list[DecodedEvent]:
+    """Decode logs in bulk into indexer rows, each with the ABI of the contract at its address.
+
+    ``contracts`` maps addresses to watched contract names; without it every log is read as
+    the LicenceRegistry's. Logs from other addresses, and events a contract's ABI does not
+    know, are skipped.
+    """
+    by_contract: dict[str, list[tuple[int, RawLog]]] = defaultdict(list)
+    for position, raw_log in enumerate(raw):
+        name = "LicenceRegistry" if contracts is None else contracts.get(bytes(raw_log.address))
+        if name is not None:
+            by_contract[name].append((position, raw_log))
+    rows: list[tuple[int, DecodedEvent]] = []
+    for name, logs in by_contract.items():
+        watched, abi = WATCHED[name], contract(name)
+        known = [(p, r) for p, r in logs if r.topics and r.topics[0] in abi.event_by_topic0]
+        for (position, raw_log), event in zip(known, abi.decode_logs([r for _, r in known]),
+                                              strict=True):
+            args = {k: _jsonable(v) for k, v in event.args.items()}
+            key = watched.subjects.get(event.name)
+            subject = str(args[key]) if key else event.name
+            rows.append((position, DecodedEvent(name=event.name, subject=subject, args=args,
+                                                raw=raw_log)))
+    return [row for _, row in sorted(rows, key=lambda r: r[0])]
+
+
+def decoder(contracts: Mapping[bytes, str]) -> Callable[[list[RawLog]], list[DecodedEvent]]:
+    """Return the indexer's ``decode`` bound to the watched ``{address: contract name}``."""
+    bound = {bytes(a): n for a, n in contracts.items()}
+    return lambda raw: decode(raw, bound)
 
 
 def project_statuses(session: Session, events: list[ChainEvent]) -> None:

@@ -6,6 +6,13 @@ Life of an entry: ``queued`` (recorded with the request that caused it) → ``si
 same raw transaction, so a retry can never produce a second, different transaction.
 The contract refuses a second anchor of the same root as a last line of defence.
 
+Kinds: ``anchor`` (a batch root), ``suspend`` / ``revoke`` / ``reinstate`` (the proof is
+computed when signing), ``set_endpoint``, ``rotate_key`` — all to the LicenceRegistry — and
+``call``: any calldata to any of the node's contracts, fixed when it is queued (payload
+``{"to": "0x…", "contract": artifact name, "function": name, "data": "0x…"}``; see
+:func:`call_payload`). A refused entry ends ``failed`` with the contract's custom error
+name in ``error_code`` and its arguments as JSON in ``error``.
+
 ``mined`` is not final while a reorganisation can still take the block away. Once the
 indexer holds the entry's event, its reorg handling reopens the entry
 (:func:`reopen_after_reorg`); until then the sender re-reads the receipt on every pass
@@ -26,7 +33,7 @@ from sqlmodel import Session, col, select
 from ledger.domain.identifiers import to_bytes32
 from ledger.domain.merkle import MerkleTree
 from ledger.store.models import AnchorBatch, ChainEvent, Licence, OutboxEntry
-from node.chain.abi import contract
+from node.chain.abi import ContractAbi, contract
 from node.chain.errors import CallReverted, TransactionRejected
 from node.chain.txsend import SignedTx, TxSender
 from node.errors import Unavailable
@@ -54,6 +61,13 @@ def enqueue(session: Session, department: str, kind: str, payload: dict[str, Any
     session.add(entry)
     session.flush()
     return entry
+
+
+def call_payload(to: bytes, contract_name: str, function: str, data: bytes) -> dict[str, Any]:
+    """Return the payload of a ``call`` entry: ``data`` sent to ``to`` as it is now."""
+    contract(contract_name)  # the revert reason is decoded with this artifact's ABI
+    return {"to": "0x" + bytes(to).hex(), "contract": contract_name, "function": function,
+            "data": "0x" + bytes(data).hex()}
 
 
 def batch_leaves(batch: AnchorBatch) -> list[bytes]:
@@ -186,16 +200,24 @@ class Sender:
                 .order_by(col(OutboxEntry.nonce).desc()).limit(1)).first()
         return max(chain_nonce, (journaled + 1) if journaled is not None else 0)
 
+    def _target(self, entry: OutboxEntry) -> tuple[bytes, ContractAbi]:
+        """Return the address the entry's transaction goes to and that contract's ABI."""
+        if entry.kind == "call":
+            p = json.loads(entry.payload)
+            return bytes.fromhex(p["to"].removeprefix("0x")), contract(p["contract"])
+        return self.ctx.registry, self.registry
+
     def _sign(self, entry: OutboxEntry, nonce: int) -> SignedTx | None:
         """Build, sign and journal the entry's transaction; None when it cannot succeed."""
         account = self.ctx.account(entry.department)
+        to, abi = self._target(entry)
         try:
             data = self._calldata(entry)
             gas = ANCHOR_GAS if entry.kind == "anchor" else None
-            signed = self.tx.build(account, self.ctx.registry, data, gas=gas, nonce=nonce)
+            signed = self.tx.build(account, to, data, gas=gas, nonce=nonce)
         except CallReverted as exc:
-            name, args = self.registry.decode_error(exc.data)
-            self._finish(entry.id, "failed", error_code=name, error=json.dumps(args, default=str))
+            name, args = abi.decode_error(exc.data)
+            self._finish(entry.id, "failed", error_code=name or "reverted", error=_error_json(args))
             return None
         with Session(self.ctx.engine) as s:
             s.execute(update(OutboxEntry).where(col(OutboxEntry.id) == entry.id).values(
@@ -207,6 +229,8 @@ class Sender:
 
     def _calldata(self, entry: OutboxEntry) -> bytes:
         p = json.loads(entry.payload)
+        if entry.kind == "call":
+            return bytes.fromhex(p["data"].removeprefix("0x"))
         if entry.kind == "anchor":
             return self.registry.encode_call(
                 "anchorBatch", [bytes.fromhex(p["root"]), p["count"], to_bytes32(p["licence_type"])])
@@ -276,27 +300,36 @@ class Sender:
                 entry.state = "mined"
                 report.mined += 1
             else:
-                code = self._revert_reason(entry)
+                code, args = self._revert_reason(entry)
                 self._finish(entry.id, "failed", block_number=receipt.block_number,
-                             gas_used=receipt.gas_used, error_code=code)
+                             gas_used=receipt.gas_used, error_code=code, error=_error_json(args))
                 entry.state = "failed"
                 report.failed += 1
 
-    def _revert_reason(self, entry: OutboxEntry) -> str:
+    def _revert_reason(self, entry: OutboxEntry) -> tuple[str, dict[str, Any]]:
+        """Return the custom error (and arguments) the entry's call reverts with now."""
         try:
+            to, abi = self._target(entry)
             address = bytes.fromhex(self.ctx.account(entry.department).address[2:])
-            self.ctx.gateway.call(self.ctx.registry, self._calldata(entry), sender=address)
+            self.ctx.gateway.call(to, self._calldata(entry), sender=address)
         except CallReverted as exc:
-            return self.registry.decode_error(exc.data)[0]
+            name, args = abi.decode_error(exc.data)
+            return name or "reverted", args
         except Exception:  # the reason is best effort; the receipt status already failed it
-            return "reverted"
-        return "reverted"
+            return "reverted", {}
+        return "reverted", {}
 
     def _finish(self, entry_id: int | None, state: str, **values: Any) -> None:
         with Session(self.ctx.engine) as s:
             s.execute(update(OutboxEntry).where(col(OutboxEntry.id) == entry_id)
                       .values(state=state, updated_at_ms=now_ms(), **values))
             s.commit()
+
+
+def _error_json(args: dict[str, Any]) -> str:
+    """Return decoded error arguments as JSON (bytes as hex)."""
+    return json.dumps({k: v.hex() if isinstance(v, bytes) else v for k, v in args.items()},
+                      default=str)
 
 
 def reopen_after_reorg(session: Session, dropped: list[ChainEvent]) -> None:

@@ -32,6 +32,7 @@ from ledger.domain.property import (
     check_transferable,
     guards,
 )
+from ledger.domain.property_mirror import TitleEvent, replay
 
 from .property_helpers import PropertySetup, recompute_head, state_matches
 
@@ -116,7 +117,12 @@ class Twin:
         assert state is not None
         assert sum(o.share for o in state.owners) == SHARE_WHOLE
         state_matches(self.setup, state)
-        assert recompute_head(state.unit, self.setup.title_changes(state.unit)) == state.head
+        events = self.setup.title_changes(state.unit)
+        assert recompute_head(state.unit, events) == state.head
+        # the unit mirrored from the contract's own events is the model's state
+        mirrored = replay(state.unit, [TitleEvent(e.args["kind"], e.args["data"], e.args["at"],
+                                                  e.args["head"]) for e in events])
+        assert mirrored.problem is None and mirrored.chain_valid and mirrored.state == state
         now, reg = self.setup.now(), self.setup.register
         for who in transferees:
             assert reg.view("guardsFor", state.unit, who) == guards(state, who, now)

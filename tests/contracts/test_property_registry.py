@@ -323,6 +323,7 @@ def test_every_write_refuses_every_wrong_role(property_setup: PropertySetup) -> 
         (BANK, "releaseMortgage", (UNIT, 1)),
         (COURT, "seize", (UNIT, ORDER_A, DAY)),
         (COURT, "releaseSeizure", (UNIT, ORDER_A)),
+        (REGISTRY, "bindTransferCases", (addr(s.stranger),)),
     ]
     refused = 0
     for role, fn, args in writes:
@@ -336,9 +337,22 @@ def test_every_write_refuses_every_wrong_role(property_setup: PropertySetup) -> 
     s.directory.council_do("setDepartmentActive", b32("REGISTRY"), False)
     with s.register.reverts("PropertyRegistryMissingRole", role=REGISTRY):
         s.register.tx(s.registrar, "updateCertificate", UNIT, LEAF)
-    assert [f["name"] for f in s.register.abi.abi if f.get("type") == "function"
-            and "transfer" in f["name"].lower() and f["name"] != "consentMortgageTransfer"
-            and f["name"] != "checkTransferable"] == []
+    # Only the bound transfer-case contract moves a title or files for a case: no department,
+    # not even REGISTRY, and no owner can call these directly.
+    case_only = [
+        ("transferTitle", (UNIT, LEAF, [(CAROL, SHARE_WHOLE)], LEAF, 0)),
+        ("fileContractForCase", (UNIT, LEAF, [(CAROL, SHARE_WHOLE)])),
+        ("clearContractForCase", (UNIT, LEAF)),
+        ("consentMortgageForCase", (UNIT, 1, s.bank_a.address)),
+    ]
+    for fn, args in case_only:
+        for account in [*roles.values(), *outsiders]:
+            with s.register.reverts("PropertyRegistryNotTransferCases", account=addr(account)):
+                s.register.tx(account, fn, *args)
+    movers = [f["name"] for f in s.register.abi.abi if f.get("type") == "function"
+              and "transfer" in f["name"].lower()]
+    assert sorted(movers) == ["bindTransferCases", "checkTransferable", "consentMortgageTransfer",
+                              "transferCases", "transferTitle"]
 
 
 def test_hash_chain_recomputes_from_events(property_setup: PropertySetup, t0: int) -> None:

@@ -1,0 +1,306 @@
+"""Transfer cases through the node: each department takes its step with its own identity.
+
+HOUSING opens a case (the sale contract's hash, the fee facts, the buyers as salted
+commitments, the seller's settlement account); BANK consents to transfer with its mortgage
+(naming a payoff) or releases it on the register; TAX assesses from the fee schedule on
+chain and issues the case's e-tax vouchers as licences, anchored by the assessment itself;
+the buyer's bank funds the escrow; REGISTRY issues the new title certificate and settles.
+Every step is preflighted, sent through the outbox and waited for (:mod:`node.services.actions`),
+so a refusal comes back as the contract's custom error, e.g. ``unit_seized``.
+
+A case's terms and assessment are read back from its indexed events (``chain_event`` rows
+whose subject is the case id) and replayed by :func:`ledger.domain.cases.replay`.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import delete, update
+from sqlmodel import Session, col, select
+
+from ledger.domain.canonical import keccak256
+from ledger.domain.cases import CaseRecord, CaseState, CaseTerms, case_id, replay
+from ledger.domain.disclosure import Disclosure, encode_salt
+from ledger.domain.fees import FeeFacts
+from ledger.domain.identifiers import to_bytes32
+from ledger.domain.merkle import MerkleTree
+from ledger.domain.property import Owner, unit_key
+from ledger.store.models import AnchorBatch, ChainEvent, Licence, PendingLeaf
+from node.api.schemas import LicenceCreate
+from node.chain.cases import assessment_struct, terms_digest, terms_struct, terms_struct_from_event
+from node.errors import BadRequest, NotFound
+from node.services import actions, licences
+from node.services.outbox import now_ms
+
+if TYPE_CHECKING:
+    from node.runtime import Runtime
+
+CASES = "TransferCases"
+VOUCHER_TYPE = "11100000000013127D201"
+CERTIFICATE_TYPE = "11100000000013127D101"
+TOKEN = "SettlementToken"
+MAX_ALLOWANCE = 2**256 - 1
+
+
+@dataclass(frozen=True)
+class Party:
+    """A buyer as the case names them: ID number and share in parts per million."""
+
+    name: str
+    id_number: str
+    share: int
+
+
+def party_commitment(index: int, id_number: str, salt: str) -> bytes:
+    """Return buyer ``index``'s commitment: the SHA-256 digest of the disclosure ``[salt, "owner<n>Id", id]``."""
+    return bytes.fromhex(Disclosure(salt=salt, key=f"owner{index + 1}Id", value=id_number).digest())
+
+
+def _parse_id(text: str) -> bytes:
+    try:
+        raw = bytes.fromhex(text.removeprefix("0x"))
+    except ValueError:
+        raw = b""
+    if len(raw) != 32:
+        raise BadRequest("a case id is 64 hex digits", field="case_id")
+    return raw
+
+
+# ------------------------------------------------------------------------ reading
+
+def case_events(runtime: Runtime, cid: bytes) -> list[ChainEvent]:
+    """Return the case's indexed events, oldest first."""
+    with Session(runtime.engine) as s:
+        return list(s.exec(select(ChainEvent).where(ChainEvent.subject == cid.hex(),
+                                                    col(ChainEvent.name).startswith("Case"))
+                           .order_by(col(ChainEvent.block_number), col(ChainEvent.log_index))))
+
+
+def load(runtime: Runtime, case: str | bytes) -> CaseRecord:
+    """Return the case mirrored from its indexed events; NotFound when none is indexed."""
+    cid = case if isinstance(case, bytes) else _parse_id(case)
+    record: CaseRecord | None = None
+    for e in case_events(runtime, cid):
+        record = replay(record, e.name, _args(json.loads(e.args)), e.block_timestamp)
+    if record is None:
+        raise NotFound(f"no case {cid.hex()} is indexed on this node", case_id=cid.hex())
+    return record
+
+
+def _args(raw: dict[str, Any]) -> dict[str, Any]:
+    """Turn indexed JSON (bytes as hex) back into what replay expects."""
+    out = dict(raw)
+    for key in ("caseId", "bank", "payer"):
+        if isinstance(out.get(key), str):
+            out[key] = bytes.fromhex(out[key])
+    if "terms" in out:
+        terms = out["terms"]
+        out["terms"] = {**terms, "unit": bytes.fromhex(terms["unit"]),
+                        "contractHash": bytes.fromhex(terms["contractHash"])}
+    return out
+
+
+def to_json(record: CaseRecord) -> dict[str, Any]:
+    """Return a case as the API shows it (commitments, never ID numbers)."""
+    terms = record.terms
+    return _plain({
+        "case_id": record.case_id.hex(), "state": record.state.label, "unit": _hex(record.unit),
+        "contract_hash": _hex(record.contract_hash), "price_fen": terms["facts"]["priceFen"],
+        "deadline": terms["deadline"], "seller_account": _hex(terms["sellerAccount"]),
+        "buyers": [{"commitment": _hex(b["commitment"]), "share_ppm": b["share"]} for b in terms["buyers"]],
+        "assessment": record.assessment, "lines_fen": record.lines,
+        "payer": _hex(record.payer) if record.payer else None, "escrow_fen": record.escrow_fen,
+        "payoff": ({"bank": _hex(record.payoff_bank), "rank": record.payoff_rank, "fen": record.payoff_fen}
+                   if record.payoff_bank else None),
+        "settlement": record.settlement, "opened_at": record.opened_at, "updated_at": record.updated_at,
+        "steps": record.steps,
+    })
+
+
+def _hex(value: Any) -> str:
+    return value.hex() if isinstance(value, bytes) else str(value)
+
+
+# ------------------------------------------------------------------------ steps
+
+def open_case(runtime: Runtime, department: str, unit_number: str, contract_number: str,
+              contract_hash: bytes | None, facts: FeeFacts, buyers: list[Party], seller_account: bytes,
+              deadline_days: int) -> dict[str, Any]:
+    """HOUSING files the sale contract and opens the case; returns the case and the buyers' disclosures."""
+    unit = unit_key(unit_number)
+    if not buyers:
+        raise BadRequest("a case needs at least one buyer", field="buyers")
+    if len({b.id_number for b in buyers}) != len(buyers):
+        raise BadRequest("a buyer is named twice", field="buyers")
+    salts = [encode_salt(secrets.token_bytes(16)) for _ in buyers]
+    owners = tuple(Owner(party_commitment(i, b.id_number, salt), b.share)
+                   for i, (b, salt) in enumerate(zip(buyers, salts, strict=True)))
+    chash = contract_hash or keccak256(f"sale-contract|{contract_number}".encode())
+    terms = CaseTerms(unit=unit, contract_hash=chash, facts=facts, buyers=owners,
+                      seller_account=seller_account, deadline=runtime.chain_time() + deadline_days * 86_400)
+    cid = case_id(unit, chash)
+    result = actions.perform(runtime, department, CASES, "openCase", [terms_struct(terms)], subject=cid.hex(),
+                             detail={"unit": unit_number, "contract": contract_number})
+    return {"case_id": cid.hex(), "unit_number": unit_number, "contract_hash": chash.hex(),
+            "transaction": _tx(result),
+            "buyers": [{"index": i, "commitment": o.commitment.hex(), "share_ppm": o.share,
+                        "disclosure": [salt, f"owner{i + 1}Id", b.id_number]}
+                       for i, (b, o, salt) in enumerate(zip(buyers, owners, salts, strict=True))]}
+
+
+def consent_mortgage(runtime: Runtime, department: str, case: str, rank: int, payoff_fen: int) -> dict[str, Any]:
+    """The mortgagee BANK consents to transfer with its mortgage, naming the payoff owed at settlement."""
+    record = load(runtime, case)
+    result = actions.perform(runtime, department, CASES, "consentMortgage",
+                             [record.unit, record.contract_hash, rank, payoff_fen], subject=record.case_id.hex())
+    return {"case_id": record.case_id.hex(), "transaction": _tx(result)}
+
+
+def assess(runtime: Runtime, department: str, case: str) -> dict[str, Any]:
+    """TAX assesses the case and issues its e-tax vouchers, anchored by the assessment transaction."""
+    record = load(runtime, case)
+    struct = terms_struct_from_event(record.terms)
+    cid = record.case_id.hex()
+    # Ask the contract first with a stand-in root: a refusal issues no voucher.
+    actions.preflight(runtime.ctx, department, CASES, "assess",
+                      [struct, secrets.token_bytes(32), 3, to_bytes32(VOUCHER_TYPE)])
+    lines = actions.preflight(runtime.ctx, department, "FeeSchedule", "quote", [struct[2]]).output[0]
+    vouchers = _issue_reserved(runtime, department, [
+        LicenceCreate(type=VOUCHER_TYPE, holder_name="纳税人", holder_id=f"CASE-{cid[:16]}",
+                      holder_id_type="CASE", fields={"caseId": cid, "taxLine": line, "amountFen": str(amount)},
+                      disclose=["caseId", "taxLine", "amountFen"])
+        for line, amount in (("vat", lines["vat"] + lines["vatSurcharges"]), ("deed_tax", lines["deedTax"]),
+                             ("income_tax", lines["incomeTax"]))])
+    root = MerkleTree([bytes.fromhex(v.leaf) for v in vouchers]).root
+    result = actions.perform(runtime, department, CASES, "assess",
+                             [struct, root, len(vouchers), to_bytes32(VOUCHER_TYPE)], subject=cid)
+    assessed = result.event("CaseAssessed").args
+    return {"case_id": cid, "transaction": _tx(result),
+            "assessment": _plain(assessed["assessment"]), "lines_fen": _plain(assessed["lines"]),
+            "vouchers": [{"identifier": v.identifier, "leaf": v.leaf, "qr": v.qr} for v in vouchers]}
+
+
+def fund(runtime: Runtime, department: str, case: str, mint: bool = True) -> dict[str, Any]:
+    """The buyer's bank puts what the buyer owes in escrow (minting the deposit it received)."""
+    record = load(runtime, case)
+    if record.assessment is None:
+        raise BadRequest("the case is not assessed yet", case_id=record.case_id.hex(), state=record.state.label)
+    due = int(record.assessment["dueFen"])
+    account = runtime.ctx.account(department).address
+    cases_address = actions.address_of(runtime.settings, CASES)
+    steps = []
+    if mint:
+        steps.append(actions.perform(runtime, department, TOKEN, "mint", [account, due]))
+    allowance = actions.preflight(runtime.ctx, department, TOKEN, "allowance", [account, cases_address]).output[0]
+    if allowance < due:
+        steps.append(actions.perform(runtime, department, TOKEN, "approve", [cases_address, MAX_ALLOWANCE]))
+    digest = terms_digest(terms_struct_from_event(record.terms))
+    result = actions.perform(runtime, department, CASES, "fund",
+                             [record.unit, record.contract_hash, digest, assessment_struct(record.assessment)],
+                             subject=record.case_id.hex())
+    return {"case_id": record.case_id.hex(), "amount_fen": due, "transaction": _tx(result),
+            "preparation": [_tx(r) for r in steps]}
+
+
+def settle(runtime: Runtime, department: str, case: str) -> dict[str, Any]:
+    """REGISTRY checks the deed-tax voucher, issues the new title certificate and settles in one transaction."""
+    record = load(runtime, case)
+    if record.assessment is None:
+        raise BadRequest("the case is not assessed yet", case_id=record.case_id.hex(), state=record.state.label)
+    cid = record.case_id.hex()
+    struct = terms_struct_from_event(record.terms)
+    assessment = assessment_struct(record.assessment)
+    leaf, proof = _deed_voucher(runtime, cid, assessment[4])
+    stand_in = secrets.token_bytes(32)
+    actions.preflight(runtime.ctx, department, CASES, "settle",
+                      [struct, assessment, leaf, proof, stand_in, to_bytes32(CERTIFICATE_TYPE)])
+    unit_number = _unit_number(runtime, record)
+    certificate = _issue_reserved(runtime, department, [LicenceCreate(
+        type=CERTIFICATE_TYPE, holder_name="不动产权利人", holder_id=f"CASE-{cid[:16]}", holder_id_type="CASE",
+        fields={"unitNumber": unit_number, "caseId": cid,
+                "owners": ";".join(f"{_hex(b['commitment'])}:{b['share']}" for b in record.terms["buyers"])},
+        disclose=["unitNumber", "caseId", "owners"])])[0]
+    result = actions.perform(runtime, department, CASES, "settle",
+                             [struct, assessment, leaf, proof, bytes.fromhex(certificate.leaf),
+                              to_bytes32(CERTIFICATE_TYPE)], subject=cid)
+    settled = result.event("CaseSettled").args
+    return {"case_id": cid, "transaction": _tx(result), "settlement": _plain(settled),
+            "certificate": {"identifier": certificate.identifier, "leaf": certificate.leaf, "qr": certificate.qr}}
+
+
+def close(runtime: Runtime, department: str, case: str, function: str) -> dict[str, Any]:
+    """Cancel (HOUSING, REGISTRY) or expire (anyone, after the deadline) a case; the escrow goes back."""
+    record = load(runtime, case)
+    result = actions.perform(runtime, department, CASES, function, [record.unit, record.contract_hash],
+                             subject=record.case_id.hex())
+    return {"case_id": record.case_id.hex(), "transaction": _tx(result),
+            "closed": _plain(result.event("CaseClosed").args)}
+
+
+# ------------------------------------------------------------------------ helpers
+
+def _tx(result: actions.ActionResult) -> dict[str, Any]:
+    return {"function": result.function, "transaction_hash": result.transaction_hash,
+            "block": result.block_number, "gas_used": result.gas_used}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, bytes):
+        return value.hex()
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _issue_reserved(runtime: Runtime, department: str, requests: list[LicenceCreate]) -> list[Any]:
+    """Issue licences the case's own transaction anchors (as one batch), keeping them from the anchorer."""
+    issued = licences.issue(runtime.ctx, department, requests)
+    leaves = [bytes.fromhex(i.leaf) for i in issued]
+    tree = MerkleTree(leaves)
+    with Session(runtime.engine) as s:
+        s.execute(delete(PendingLeaf).where(col(PendingLeaf.identifier).in_([i.identifier for i in issued])))
+        batch = AnchorBatch(department=department, licence_type=requests[0].type, root=tree.root.hex(),
+                            count=len(leaves), leaves=b"".join(leaves), created_at_ms=now_ms())
+        s.add(batch)
+        s.flush()
+        for index, item in enumerate(issued):
+            s.execute(update(Licence).where(col(Licence.identifier) == item.identifier)
+                      .values(batch_id=batch.id, leaf_index=index))
+        s.commit()
+    return issued
+
+
+def _deed_voucher(runtime: Runtime, cid: str, root: bytes) -> tuple[bytes, list[bytes]]:
+    """Return the deed-tax voucher's leaf and its proof in the case's voucher batch."""
+    with Session(runtime.engine) as s:
+        batch = s.exec(select(AnchorBatch).where(AnchorBatch.root == root.hex())).first()
+        if batch is None:
+            raise NotFound("the case's e-tax vouchers are not held by this node", case_id=cid,
+                           voucher_root=root.hex())
+        leaves = [batch.leaves[i:i + 32] for i in range(0, len(batch.leaves), 32)]
+    return leaves[1], MerkleTree(leaves).proof(1)
+
+
+def _unit_number(runtime: Runtime, record: CaseRecord) -> str:
+    """Return the unit number HOUSING named when it opened the case (from the audit log)."""
+    from ledger.store.models import AuditEntry
+
+    with Session(runtime.engine) as s:
+        rows = s.exec(select(AuditEntry).where(AuditEntry.subject == record.case_id.hex())
+                      .order_by(col(AuditEntry.seq))).all()
+    for row in rows:
+        detail = json.loads(row.detail)
+        if "unit" in detail:
+            return str(detail["unit"])
+    return record.unit.hex()
+
+
+def case_state(record: CaseRecord) -> CaseState:
+    """Return the case's state (for callers that only need that)."""
+    return record.state
