@@ -72,10 +72,9 @@ def init(data: DataOpt = None, demo: Annotated[bool, typer.Option(help="create a
 def serve(data: DataOpt = None, port: Annotated[int | None, typer.Option()] = None,
           host: Annotated[str | None, typer.Option(help="bind address (default 127.0.0.1)")] = None) -> None:
     """Run the node: API, verifier page, anchoring and indexing."""
-    import uvicorn
-
     from node.app import create_app
     from node.config import ConfigError, load_settings
+    from node.serving import serve as serve_http
 
     folder = data_dir(data)
     if not (folder / "regnode.toml").exists():
@@ -87,7 +86,7 @@ def serve(data: DataOpt = None, port: Annotated[int | None, typer.Option()] = No
     except ConfigError as exc:
         fail(CliError(exc.code, str(exc)), False)
     console.print(f"regnode serving {settings.base_url} (docs at {settings.base_url}/docs)")
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning")
+    serve_http(create_app(settings), settings.host, settings.port, log_level="warning")
 
 
 @app.command()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib import resources
@@ -9,7 +10,7 @@ from importlib import resources
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
 
-from node.api import cases, errors, fees, licences, public
+from node.api import case_events, cases, errors, fees, licences, public
 from node.api import property as property_api
 from node.config import Settings
 from node.runtime import Runtime
@@ -22,10 +23,12 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         rt = runtime or Runtime(settings)
         app.state.runtime = rt
+        app.state.closing = threading.Event()
         rt.start()
         try:
             yield
         finally:
+            app.state.closing.set()
             if runtime is None:
                 rt.stop()
 
@@ -33,6 +36,8 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
                   description="E-licences and property titles on a shared EVM chain.")
     if runtime is not None:
         app.state.runtime = runtime
+    # Set when the server begins to shut down (node.serving.NodeServer): event streams end on it.
+    app.state.closing = threading.Event()
     errors.install(app)
     app.include_router(public.router)
     app.include_router(fees.router)
@@ -40,6 +45,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     app.include_router(licences.router)
     app.include_router(licences.outbox_router)
     app.include_router(property_api.router)
+    app.include_router(case_events.router)
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def verifier_page() -> str:

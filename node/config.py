@@ -54,7 +54,18 @@ class Settings(BaseSettings):
     indexer_interval_ms: int = 200
     sender_interval_ms: int = 100
     peer_timeout_ms: int = 3000  # fetching a proof from another department's node
-    webhook_secret: str = "unset"
+    webhook_secret: str = "unset"  # seals webhook subscriptions' signing secrets in the database
+    # Hosts webhook URLs may name: exact names, ".example.org" for its subdomains, "*" for any.
+    # Loopback only by default: a node posts nowhere else until its operator lists receivers.
+    webhook_hosts: list[str] = Field(default_factory=lambda: ["127.0.0.1", "localhost", "::1"])
+    webhook_retry_base_ms: int = 2_000  # first retry after 1-2 s, doubling (with jitter) ...
+    webhook_retry_cap_ms: int = 3_600_000  # ... up to an hour between attempts
+    webhook_max_attempts: int = 16  # then the delivery is "failed" (about six hours with the defaults)
+    webhook_timeout_ms: int = 5_000  # one POST, connect to last byte
+    webhook_workers: int = 4  # subscriptions served in parallel (each one's deliveries in order)
+    webhook_limit: int = 20  # active subscriptions per subject and department
+    sse_poll_ms: int = 500  # how often an event stream looks for new events
+    sse_keepalive_s: float = 15.0  # comment line sent on an idle event stream
     background: bool = True
     profile: Literal["embedded", "department", "consortium"] = "embedded"
 
@@ -66,6 +77,12 @@ class Settings(BaseSettings):
             raise ConfigError(f"batch_size must be within 1..65536, got {self.batch_size}")
         if self.batch_interval_ms < 1:
             raise ConfigError("batch_interval_ms must be positive")
+        if not 1 <= self.webhook_retry_base_ms <= self.webhook_retry_cap_ms:
+            raise ConfigError("webhook_retry_base_ms must be positive and at most webhook_retry_cap_ms")
+        if self.webhook_max_attempts < 1 or self.webhook_workers < 1 or self.webhook_timeout_ms < 1:
+            raise ConfigError("webhook_max_attempts, webhook_workers and webhook_timeout_ms must be positive")
+        if self.sse_poll_ms < 1 or self.sse_keepalive_s <= 0:
+            raise ConfigError("sse_poll_ms and sse_keepalive_s must be positive")
         return self
 
     @property

@@ -154,3 +154,39 @@ def jsonable(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [jsonable(v) for v in value]
     return value
+
+
+class InvalidCaseId(BadRequest):
+    """Raised when a case id is not 32 bytes in hex (64 characters)."""
+
+    code = "invalid_case_id"
+
+
+class InvalidWebhookUrl(BadRequest):
+    """Raised when a webhook URL is not an absolute http(s) URL the node can post to."""
+
+    code = "invalid_webhook_url"
+
+
+class WebhookHostNotAllowed(BadRequest):
+    """Raised when a webhook URL names a host outside the node's ``webhook_hosts``."""
+
+    code = "webhook_host_not_allowed"
+
+
+class WebhookNotFound(NotFound):
+    """Raised when the named webhook subscription does not exist for this subject and department."""
+
+    code = "webhook_not_found"
+
+
+class WebhookLimitReached(Conflict):
+    """Raised when a department already has ``webhook_limit`` active subscriptions on a subject."""
+
+    code = "webhook_limit_reached"
+
+
+class InvalidLastEventId(BadRequest):
+    """Raised when ``Last-Event-ID`` or ``after`` is not a non-negative event id."""
+
+    code = "invalid_last_event_id"

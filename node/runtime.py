@@ -1,4 +1,4 @@
-"""The running node: opens database and chain, and drives the anchorer, sender and indexer.
+"""The running node: opens database and chain, and drives the anchorer, sender, indexer and webhooks.
 
 One worker of a department is the *leader*: it alone sends transactions and indexes
 (on PostgreSQL it holds an advisory lock for its lifetime; on SQLite there is only
@@ -24,17 +24,19 @@ from ledger.store.models import OutboxEntry, PendingLeaf
 from node.chain.txsend import TxSender
 from node.config import Settings
 from node.keys import KeyStore
-from node.services import anchoring, chainview, outbox, peers
+from node.services import anchoring, chainview, notify, outbox, peers
 from node.services.bootstrap import open_gateway
 from node.services.context import NodeContext, read_identities
+from node.services.delivery import DeliveryWorker
 from node.services.minting import MintingPool
 
 log = logging.getLogger(__name__)
 LEADER_LOCK = 0x72656C6561646572  # "releader"
 # What the indexer mirrors into our tables, and how a reorganisation undoes it.
-PROJECTIONS: tuple[Projection, ...] = (anchoring.project_anchors, chainview.project_statuses)
+PROJECTIONS: tuple[Projection, ...] = (anchoring.project_anchors, chainview.project_statuses,
+                                       notify.enqueue_deliveries)
 ROLLBACKS: tuple[Rollback, ...] = (anchoring.unproject_anchors, chainview.unproject_statuses,
-                                   outbox.reopen_after_reorg)
+                                   outbox.reopen_after_reorg, notify.retract_deliveries)
 
 
 def leader_lock_key(schema: str, registry_address: str) -> int:
@@ -86,9 +88,11 @@ class Runtime:
             projections=PROJECTIONS, rollbacks=ROLLBACKS)
         self.anchorer = anchoring.Anchorer(self.ctx)
         self.sender = outbox.Sender(self.ctx, TxSender(self.gateway))
+        self.deliveries = DeliveryWorker(self.engine, settings)
         self.last_index: IndexerStatus | None = None
         self._tick_lock = threading.Lock()
         self._stop = threading.Event()
+        self.stopping = threading.Event()  # set by ``stop``; event streams end on it
         self._thread: threading.Thread | None = None
         self._leader_conn: Connection | None = None
         self.is_leader = self._elect()
@@ -123,6 +127,8 @@ class Runtime:
             p.sent, p.mined = report.sent, report.mined
             self.last_index = self.indexer.run_once()
             p.events = self.last_index.events
+        if p.events or self.last_index.reorged_from is not None:
+            self.deliveries.wake()
         self.refresh_trust()  # also after a reorg that only removed events
         return p
 
@@ -161,11 +167,12 @@ class Runtime:
             self._wake.clear()
 
     def start(self) -> None:
-        """Start the background loop (leader only)."""
+        """Start the background loop and the webhook sender (leader only)."""
         if self.is_leader and self.settings.background and self._thread is None:
             self._thread = threading.Thread(target=self._loop, name="regnode-worker",
                                             daemon=True)
             self._thread.start()
+            self.deliveries.start()
 
     @property
     def background_running(self) -> bool:
@@ -174,11 +181,13 @@ class Runtime:
 
     def stop(self) -> None:
         """Stop background work and release files and sockets."""
+        self.stopping.set()
         self._stop.set()
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout=30)
             self._thread = None
+        self.deliveries.stop()
         self.ctx.minting.close()
         if self._leader_conn is not None:
             self._leader_conn.close()

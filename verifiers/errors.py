@@ -13,7 +13,8 @@ Every exception derives from `VerifierError`::
     │   ├── MalformedSnapshot      the file is not an RNS1 snapshot of the known shape
     │   ├── SnapshotSignatureInvalid  its signature, exporter key or pinned kid do not check out
     │   └── SnapshotTooOld         it was exported longer ago than the caller accepts
-    └── OnlineVerificationError    the node could not be asked or answered nonsense
+    ├── OnlineVerificationError    the node could not be asked or answered nonsense
+    └── WebhookSignatureError      a webhook request's signature is missing, malformed, stale or wrong
 
 `verify_token` never raises these for bad tokens: it turns them into verdicts.
 """
@@ -98,3 +99,12 @@ class OnlineVerificationError(VerifierError):
         self.url = url
         self.detail = detail
         self.status_code = status_code
+
+
+class WebhookSignatureError(VerifierError):
+    """Raised when a webhook request's signature header is missing, malformed, stale or wrong."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason  # "malformed", "stale" or "mismatch"
+        self.detail = detail

@@ -171,6 +171,9 @@ class ChainEvent(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("block_number", "log_index", name="uq_chain_event_position"),
         Index("ix_chain_event_subject", "subject", "block_number"),
+        # Ids order events for event streams and webhooks (resume after an id, receivers
+        # dedupe on it), so SQLite must not hand a reorg's dropped ids out again.
+        {"sqlite_autoincrement": True},
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -183,6 +186,52 @@ class ChainEvent(SQLModel, table=True):
     subject: str = Field(max_length=66)
     block_timestamp: int = _big()
     args: str = Field(sa_column=Column(Text, nullable=False))
+
+
+class WebhookSubscription(SQLModel, table=True):
+    """A receiver a department registered to be told of every chain event of one subject.
+
+    The HMAC secret is kept sealed under the node's ``webhook_secret``, never in clear.
+    """
+
+    __tablename__ = "webhook_subscription"
+    __table_args__ = (Index("ix_webhook_subscription_subject", "subject", "active"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    subject: str = Field(max_length=66)
+    url: str = Field(sa_column=Column(Text, nullable=False))
+    secret_sealed: str = Field(sa_column=Column(Text, nullable=False))
+    department: str = Field(max_length=32, index=True)
+    created_at_ms: int = _big()
+    active: bool = True
+    cancelled_at_ms: int | None = _big(None)
+
+
+class WebhookDelivery(SQLModel, table=True):
+    """One notification owed to one subscription, and how sending it went.
+
+    ``chain_event_id`` is not a foreign key: a reorganisation deletes the event while
+    the delivery (and its ``payload``, the exact body sent) stays for inspection.
+    """
+
+    __tablename__ = "webhook_delivery"
+    __table_args__ = (
+        Index("ix_webhook_delivery_queue", "state", "subscription_id", "id"),
+        Index("ix_webhook_delivery_subscription", "subscription_id", "id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    subscription_id: int = Field(foreign_key="webhook_subscription.id")
+    chain_event_id: int = Field(index=True)
+    kind: str = Field(default="event", max_length=16)  # "event" or "retracted"
+    payload: str = Field(sa_column=Column(Text, nullable=False))
+    state: str = Field(default="pending", max_length=16)
+    attempts: int = 0
+    next_attempt_at_ms: int = _big()
+    last_status: int | None = None
+    last_error: str | None = Field(default=None, sa_column=Column(Text))
+    created_at_ms: int = _big()
+    delivered_at_ms: int | None = _big(None)
 
 
 class AuditEntry(SQLModel, table=True):

@@ -235,3 +235,51 @@ class FeeQuotePublic(BaseModel):
     income_tax: str
     registration_fee: str
     total: str
+
+
+class WebhookCreate(BaseModel):
+    """A receiver to notify of every event of a case."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: str = Field(min_length=1, max_length=2048, description="http(s) URL the node POSTs to")
+    replay: bool = Field(default=True, description="first send the events already indexed")
+
+
+class WebhookPublic(BaseModel):
+    """A webhook subscription (its secret is shown only when it is created)."""
+
+    id: int
+    subject: str
+    url: str
+    department: str
+    created_at_ms: int
+    active: bool
+
+
+class WebhookCreated(WebhookPublic):
+    """A new subscription and the secret its receiver checks signatures with (shown once)."""
+
+    secret: str = Field(description="HMAC-SHA256 key (its ASCII text) of Regnode-Signature")
+
+
+class WebhookDeliveryPublic(BaseModel):
+    """One notification owed to a subscription, and how sending it went."""
+
+    id: int
+    event_id: int
+    kind: Literal["event", "retracted"]
+    state: Literal["pending", "delivered", "failed", "cancelled"]
+    attempts: int
+    next_attempt_at_ms: int
+    last_status: int | None
+    last_error: str | None
+    created_at_ms: int
+    delivered_at_ms: int | None
+
+
+class SubjectEvents(BaseModel):
+    """The indexed chain events of one subject, in chain order."""
+
+    subject: str
+    events: list[dict[str, Any]]

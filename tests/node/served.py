@@ -9,6 +9,8 @@ from typing import Any
 
 import uvicorn
 
+from node.serving import NodeServer
+
 
 def _listen(port: int) -> socket.socket:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -40,7 +42,7 @@ class ServedApp:
             self._sock = _listen(self.port)
         config = uvicorn.Config(self.app, log_level="warning", lifespan="on", ws="none",
                                 http="h11", loop="asyncio", timeout_graceful_shutdown=5)
-        server = uvicorn.Server(config)
+        server = NodeServer(config)
         thread = threading.Thread(target=server.run, kwargs={"sockets": [self._sock]},
                                   name=f"served-{self.port}", daemon=True)
         thread.start()
