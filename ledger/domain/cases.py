@@ -30,9 +30,6 @@ class CaseState(IntEnum):
         return self.name.lower()
 
 
-FINAL = frozenset({CaseState.SETTLED, CaseState.CANCELLED, CaseState.EXPIRED})
-
-
 @dataclass(frozen=True, slots=True)
 class CaseTerms:
     """What HOUSING files: unit key, contract hash, fee facts, buyers, the seller's account, deadline."""

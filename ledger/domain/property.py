@@ -145,12 +145,17 @@ def check_transferable(state: UnitState, transferee: bytes, now: int) -> None:
         raise TransferRefused(unit, "UnderObjection", expires_at=expires)
     if Guard.PRE_NOTICE in found:
         raise TransferRefused(unit, "PreNoticeHeld", holder=state.pre_notice_holder)
+    _refuse_mortgage_or_missing_consent(state)
+
+
+def _refuse_mortgage_or_missing_consent(state: UnitState) -> None:
+    """Raise for the first mortgage neither released nor consented, then the first co-owner who has not consented."""
     for rank, m in enumerate(state.mortgages, 1):
         if not m.released and not m.consented:
-            raise TransferRefused(unit, "MortgageNotReleased", rank=rank, mortgagee=m.mortgagee)
+            raise TransferRefused(state.unit, "MortgageNotReleased", rank=rank, mortgagee=m.mortgagee)
     for index in range(len(state.owners)):
         if not state.owner_consent_mask >> index & 1:
-            raise TransferRefused(unit, "OwnerNotConsented", index=index)
+            raise TransferRefused(state.unit, "OwnerNotConsented", index=index)
 
 
 # ---------------------------------------------------------------- apply
@@ -204,12 +209,7 @@ def _transfer(state: UnitState, change: Transfer, at: int) -> UnitState:
         raise PropertyError(unit, "ZeroValue")
     state = _settle(state, at)
     check_case_step(state, change.owners, at)
-    for rank, m in enumerate(state.mortgages, 1):
-        if not m.released and not m.consented:
-            raise TransferRefused(unit, "MortgageNotReleased", rank=rank, mortgagee=m.mortgagee)
-    for index in range(len(state.owners)):
-        if not state.owner_consent_mask >> index & 1:
-            raise TransferRefused(unit, "OwnerNotConsented", index=index)
+    _refuse_mortgage_or_missing_consent(state)
     rank = change.release_rank
     if rank:
         if rank > len(state.mortgages) or state.mortgages[rank - 1].released:
@@ -257,11 +257,7 @@ def _step(state: UnitState, change: Change, at: int) -> tuple[UnitState, Kind]: 
             return replace(state, contract_hash=contract_hash), Kind.CONTRACT_FILED
         case FileCaseContract(contract_hash, buyers):
             check_case_step(state, buyers, at)
-            if contract_hash == ZERO:
-                raise PropertyError(unit, "ZeroValue")
-            if state.contract_hash != ZERO:
-                raise PropertyError(unit, "ContractAlreadyFiled", contract_hash=state.contract_hash)
-            return replace(state, contract_hash=contract_hash), Kind.CONTRACT_FILED
+            return _step(state, FileContract(contract_hash), at)
         case ClearCaseContract(contract_hash):
             if state.contract_hash != contract_hash or contract_hash == ZERO:
                 raise PropertyError(unit, "ContractMismatch", filed=state.contract_hash, given=contract_hash)

@@ -14,11 +14,12 @@ from decimal import Decimal
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from ledger.domain.fees import facts_from_inputs
+from ledger.domain.fees import facts_from_inputs, parse_yuan
 from node.api.deps import DepartmentDep, RuntimeDep
 from node.api.schemas import FeeQuoteRequest
 from node.errors import BadRequest
 from node.services import cases
+from node.services.property import commitment
 
 router = APIRouter(prefix="/v1/cases", tags=["cases"])
 
@@ -61,13 +62,6 @@ class Fund(BaseModel):
     mint: bool = Field(default=True, description="mint the deposit the bank received before funding")
 
 
-def _fen(yuan: Decimal, field: str) -> int:
-    fen = yuan * 100
-    if fen != fen.to_integral_value():
-        raise BadRequest(f"{field} has more than two decimal places", field=field)
-    return int(fen)
-
-
 def _address(text: str) -> bytes:
     try:
         raw = bytes.fromhex(text.removeprefix("0x"))
@@ -90,14 +84,7 @@ def open_case(body: CaseOpen, rt: RuntimeDep, dept: DepartmentDep) -> dict[str, 
         buyers.append(cases.Party(b.name, b.id_number, int(ppm)))
     if sum(b.share for b in buyers) != 1_000_000:
         raise BadRequest("the buyers' shares must sum to 100%", field="buyers")
-    chash = None
-    if body.contract_hash:
-        try:
-            chash = bytes.fromhex(body.contract_hash.removeprefix("0x"))
-        except ValueError:
-            chash = b""
-        if len(chash) != 32:
-            raise BadRequest("contract_hash is 64 hex digits", field="contract_hash")
+    chash = commitment(body.contract_hash, "contract_hash") if body.contract_hash else None
     return cases.open_case(rt, dept, body.unit_number, body.contract_number, chash, facts, buyers,
                            _address(body.seller_account), body.deadline_days)
 
@@ -111,7 +98,7 @@ def show(case_id: str, rt: RuntimeDep) -> dict[str, object]:
 @router.post("/{case_id}/mortgage-consent")
 def consent(case_id: str, body: MortgageConsent, rt: RuntimeDep, dept: DepartmentDep) -> dict[str, object]:
     """The mortgagee BANK consents to transfer with its mortgage (带押过户)."""
-    return cases.consent_mortgage(rt, dept, case_id, body.rank, _fen(body.payoff, "payoff"))
+    return cases.consent_mortgage(rt, dept, case_id, body.rank, parse_yuan(body.payoff, "payoff"))
 
 
 @router.post("/{case_id}/assess")

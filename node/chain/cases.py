@@ -14,7 +14,7 @@ import eth_abi
 from ledger.domain.canonical import keccak256
 from ledger.domain.cases import Assessment, CaseTerms
 from node.chain.abi import ContractAbi, contract
-from node.chain.fee_schedule import LINE_NAMES, case_facts
+from node.chain.fee_schedule import case_facts
 
 
 @cache
@@ -58,11 +58,6 @@ def terms_digest(struct: tuple[Any, ...]) -> bytes:
     """Return ``keccak256(abi.encode(terms))`` as the contract computes it."""
     (typ,) = cases_abi().functions["termsDigest"].input_types
     return keccak256(eth_abi.encode([typ], [struct]))
-
-
-def lines_from_event(lines: dict[str, Any]) -> dict[str, int]:
-    """Return a ``CaseAssessed`` event's ``FeeLines`` with the fee engine's line names."""
-    return dict(zip(LINE_NAMES, lines.values(), strict=True))
 
 
 def _b(value: bytes | str) -> bytes:

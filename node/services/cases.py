@@ -23,17 +23,18 @@ from sqlalchemy import delete, update
 from sqlmodel import Session, col, select
 
 from ledger.domain.canonical import keccak256
-from ledger.domain.cases import CaseRecord, CaseState, CaseTerms, case_id, replay
+from ledger.domain.cases import CaseRecord, CaseTerms, case_id, replay
 from ledger.domain.disclosure import Disclosure, encode_salt
 from ledger.domain.fees import FeeFacts
 from ledger.domain.identifiers import to_bytes32
 from ledger.domain.merkle import MerkleTree
 from ledger.domain.property import Owner, unit_key
-from ledger.store.models import AnchorBatch, ChainEvent, Licence, PendingLeaf
+from ledger.domain.title_certificate import owner_id_field
+from ledger.store.models import AnchorBatch, AuditEntry, ChainEvent, Licence, PendingLeaf
 from node.api.schemas import LicenceCreate
 from node.chain.cases import assessment_struct, terms_digest, terms_struct, terms_struct_from_event
-from node.errors import BadRequest, NotFound
-from node.services import actions, licences
+from node.errors import BadRequest, NotFound, jsonable
+from node.services import actions, licences, notify
 from node.services.outbox import now_ms
 
 if TYPE_CHECKING:
@@ -56,18 +57,9 @@ class Party:
 
 
 def party_commitment(index: int, id_number: str, salt: str) -> bytes:
-    """Return buyer ``index``'s commitment: the SHA-256 digest of the disclosure ``[salt, "owner<n>Id", id]``."""
-    return bytes.fromhex(Disclosure(salt=salt, key=f"owner{index + 1}Id", value=id_number).digest())
-
-
-def _parse_id(text: str) -> bytes:
-    try:
-        raw = bytes.fromhex(text.removeprefix("0x"))
-    except ValueError:
-        raw = b""
-    if len(raw) != 32:
-        raise BadRequest("a case id is 64 hex digits", field="case_id")
-    return raw
+    """Return buyer ``index``'s commitment as a title certificate makes an owner's: the SHA-256
+    digest of the disclosure ``[salt, "owner<n>Id", id]``."""
+    return bytes.fromhex(Disclosure(salt=salt, key=owner_id_field(index), value=id_number).digest())
 
 
 # ------------------------------------------------------------------------ reading
@@ -82,7 +74,7 @@ def case_events(runtime: Runtime, cid: bytes) -> list[ChainEvent]:
 
 def load(runtime: Runtime, case: str | bytes) -> CaseRecord:
     """Return the case mirrored from its indexed events; NotFound when none is indexed."""
-    cid = case if isinstance(case, bytes) else _parse_id(case)
+    cid = case if isinstance(case, bytes) else bytes.fromhex(notify.case_subject(case))
     record: CaseRecord | None = None
     for e in case_events(runtime, cid):
         record = replay(record, e.name, _args(json.loads(e.args)), e.block_timestamp)
@@ -107,22 +99,18 @@ def _args(raw: dict[str, Any]) -> dict[str, Any]:
 def to_json(record: CaseRecord) -> dict[str, Any]:
     """Return a case as the API shows it (commitments, never ID numbers)."""
     terms = record.terms
-    return _plain({
-        "case_id": record.case_id.hex(), "state": record.state.label, "unit": _hex(record.unit),
-        "contract_hash": _hex(record.contract_hash), "price_fen": terms["facts"]["priceFen"],
-        "deadline": terms["deadline"], "seller_account": _hex(terms["sellerAccount"]),
-        "buyers": [{"commitment": _hex(b["commitment"]), "share_ppm": b["share"]} for b in terms["buyers"]],
+    return jsonable({
+        "case_id": record.case_id, "state": record.state.label, "unit": record.unit,
+        "contract_hash": record.contract_hash, "price_fen": terms["facts"]["priceFen"],
+        "deadline": terms["deadline"], "seller_account": terms["sellerAccount"],
+        "buyers": [{"commitment": b["commitment"], "share_ppm": b["share"]} for b in terms["buyers"]],
         "assessment": record.assessment, "lines_fen": record.lines,
-        "payer": _hex(record.payer) if record.payer else None, "escrow_fen": record.escrow_fen,
-        "payoff": ({"bank": _hex(record.payoff_bank), "rank": record.payoff_rank, "fen": record.payoff_fen}
+        "payer": record.payer, "escrow_fen": record.escrow_fen,
+        "payoff": ({"bank": record.payoff_bank, "rank": record.payoff_rank, "fen": record.payoff_fen}
                    if record.payoff_bank else None),
         "settlement": record.settlement, "opened_at": record.opened_at, "updated_at": record.updated_at,
         "steps": record.steps,
     })
-
-
-def _hex(value: Any) -> str:
-    return value.hex() if isinstance(value, bytes) else str(value)
 
 
 # ------------------------------------------------------------------------ steps
@@ -180,7 +168,7 @@ def assess(runtime: Runtime, department: str, case: str) -> dict[str, Any]:
                              [struct, root, len(vouchers), to_bytes32(VOUCHER_TYPE)], subject=cid)
     assessed = result.event("CaseAssessed").args
     return {"case_id": cid, "transaction": _tx(result),
-            "assessment": _plain(assessed["assessment"]), "lines_fen": _plain(assessed["lines"]),
+            "assessment": jsonable(assessed["assessment"]), "lines_fen": jsonable(assessed["lines"]),
             "vouchers": [{"identifier": v.identifier, "leaf": v.leaf, "qr": v.qr} for v in vouchers]}
 
 
@@ -222,13 +210,13 @@ def settle(runtime: Runtime, department: str, case: str) -> dict[str, Any]:
     certificate = _issue_reserved(runtime, department, [LicenceCreate(
         type=CERTIFICATE_TYPE, holder_name="不动产权利人", holder_id=f"CASE-{cid[:16]}", holder_id_type="CASE",
         fields={"unitNumber": unit_number, "caseId": cid,
-                "owners": ";".join(f"{_hex(b['commitment'])}:{b['share']}" for b in record.terms["buyers"])},
+                "owners": ";".join(f"{jsonable(b['commitment'])}:{b['share']}" for b in record.terms["buyers"])},
         disclose=["unitNumber", "caseId", "owners"])])[0]
     result = actions.perform(runtime, department, CASES, "settle",
                              [struct, assessment, leaf, proof, bytes.fromhex(certificate.leaf),
                               to_bytes32(CERTIFICATE_TYPE)], subject=cid)
     settled = result.event("CaseSettled").args
-    return {"case_id": cid, "transaction": _tx(result), "settlement": _plain(settled),
+    return {"case_id": cid, "transaction": _tx(result), "settlement": jsonable(settled),
             "certificate": {"identifier": certificate.identifier, "leaf": certificate.leaf, "qr": certificate.qr}}
 
 
@@ -238,7 +226,7 @@ def close(runtime: Runtime, department: str, case: str, function: str) -> dict[s
     result = actions.perform(runtime, department, CASES, function, [record.unit, record.contract_hash],
                              subject=record.case_id.hex())
     return {"case_id": record.case_id.hex(), "transaction": _tx(result),
-            "closed": _plain(result.event("CaseClosed").args)}
+            "closed": jsonable(result.event("CaseClosed").args)}
 
 
 # ------------------------------------------------------------------------ helpers
@@ -246,16 +234,6 @@ def close(runtime: Runtime, department: str, case: str, function: str) -> dict[s
 def _tx(result: actions.ActionResult) -> dict[str, Any]:
     return {"function": result.function, "transaction_hash": result.transaction_hash,
             "block": result.block_number, "gas_used": result.gas_used}
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, bytes):
-        return value.hex()
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    return value
 
 
 def _issue_reserved(runtime: Runtime, department: str, requests: list[LicenceCreate]) -> list[Any]:
@@ -289,8 +267,6 @@ def _deed_voucher(runtime: Runtime, cid: str, root: bytes) -> tuple[bytes, list[
 
 def _unit_number(runtime: Runtime, record: CaseRecord) -> str:
     """Return the unit number HOUSING named when it opened the case (from the audit log)."""
-    from ledger.store.models import AuditEntry
-
     with Session(runtime.engine) as s:
         rows = s.exec(select(AuditEntry).where(AuditEntry.subject == record.case_id.hex())
                       .order_by(col(AuditEntry.seq))).all()
@@ -299,8 +275,3 @@ def _unit_number(runtime: Runtime, record: CaseRecord) -> str:
         if "unit" in detail:
             return str(detail["unit"])
     return record.unit.hex()
-
-
-def case_state(record: CaseRecord) -> CaseState:
-    """Return the case's state (for callers that only need that)."""
-    return record.state

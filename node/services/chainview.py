@@ -25,6 +25,7 @@ from ledger.store.models import AnchorBatch, ChainEvent, Licence, PeerProof
 from node.chain.abi import contract
 from node.chain.gateway import RawLog
 from node.config import Settings
+from node.errors import jsonable
 from verifiers.trust import (
     DepartmentRecord,
     KeyRecord,
@@ -76,16 +77,6 @@ def watched_addresses(settings: Settings) -> dict[bytes, str]:
     return out
 
 
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, bytes):
-        return value.hex()
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    return value
-
-
 def decode(raw: list[RawLog], contracts: Mapping[bytes, str] | None = None) -> list[DecodedEvent]:
     """Decode logs in bulk into indexer rows, each with the ABI of the contract at its address.
 
@@ -104,7 +95,7 @@ def decode(raw: list[RawLog], contracts: Mapping[bytes, str] | None = None) -> l
         known = [(p, r) for p, r in logs if r.topics and r.topics[0] in abi.event_by_topic0]
         for (position, raw_log), event in zip(known, abi.decode_logs([r for _, r in known]),
                                               strict=True):
-            args = {k: _jsonable(v) for k, v in event.args.items()}
+            args = {k: jsonable(v) for k, v in event.args.items()}
             key = watched.subjects.get(event.name)
             subject = str(args[key]) if key else event.name
             rows.append((position, DecodedEvent(name=event.name, subject=subject, args=args,

@@ -21,8 +21,6 @@ from node.chain.gateway import Receipt
 
 from .helpers import BANK, COURT, HOUSING, ISSUER, REGISTRY, TAX, MerkleTree, Registry, addr, b32
 
-__all__ = ["MerkleTree"]
-
 UNIT_NUMBER = "320684413219GB00029F00010002"
 UNIT = unit_key(UNIT_NUMBER)
 WHOLE = 1_000_000

@@ -25,10 +25,9 @@ from .case_helpers import (
     UNIT,
     WHOLE,
     CaseSetup,
-    MerkleTree,
     vouchers,
 )
-from .helpers import REVOKED, SUSPENDED, addr, b32
+from .helpers import REVOKED, SUSPENDED, MerkleTree, addr, b32
 
 
 @pytest.fixture

@@ -153,7 +153,7 @@ def test_cancelling_a_funded_case_refunds_the_payer(titled: DemoNode) -> None:
 
 def test_bad_case_ids_and_bodies_are_coded(titled: DemoNode) -> None:
     demo = titled
-    assert demo.client.get("/v1/cases/xyz").json()["error"]["code"] == "bad_request"
+    assert demo.client.get("/v1/cases/xyz").json()["error"]["code"] == "invalid_case_id"
     assert demo.client.get("/v1/cases/" + "00" * 32).status_code == 404
     bad = _post(demo, "HOUSING", "/v1/cases", {**CASE, "buyers": [{**CASE["buyers"][0], "share_percent": "60"}]})
     assert bad.status_code == 400
