@@ -89,6 +89,16 @@ def consent_mortgage(case_id: str, rank: Annotated[int, typer.Option("--rank")],
     emit(as_json, result, _summary(result, ("case_id",)))
 
 
+@case_app.command("fund")
+def fund(case_id: str,
+         mint: Annotated[bool, typer.Option("--mint", help="first mint what is due: credit the deposit the "
+                                            "buyer made (default: pay from the bank's token balance)")] = False,
+         data: DataOpt = None, node: NodeOpt = None, as_: AsOpt = None, as_json: JsonOpt = False) -> None:
+    """The buyer's BANK (the --as department) pays what the buyer owes into escrow."""
+    result = _run(data, node, as_, as_json, "POST", f"/v1/cases/{case_id}/fund", {"mint": mint})
+    emit(as_json, result, _summary(result, ("case_id", "payer", "amount_fen", "minted_fen")))
+
+
 def _step(name: str, help_text: str) -> None:
     def command(case_id: str, data: DataOpt = None, node: NodeOpt = None, as_: AsOpt = None,
                 as_json: JsonOpt = False) -> None:
@@ -101,7 +111,6 @@ def _step(name: str, help_text: str) -> None:
 
 
 _step("assess", "TAX assesses the case and issues its e-tax vouchers.")
-_step("fund", "The buyer's BANK puts what the buyer owes in escrow.")
 _step("settle", "REGISTRY settles: pays everyone, moves the title, anchors the new certificate.")
 _step("cancel", "HOUSING or REGISTRY cancels the case; the escrow is refunded.")
 _step("expire", "Close a case past its deadline; the escrow is refunded.")

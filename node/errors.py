@@ -58,11 +58,23 @@ class Forbidden(NodeError):
     status = 403
 
 
+class MissingRole(Forbidden):
+    """Raised when the caller's department lacks the on-chain role a node step requires."""
+
+    code = "missing_role"
+
+
 class Conflict(NodeError):
     """Raised when the request contradicts the current state (e.g. revoking twice)."""
 
     code = "conflict"
     status = 409
+
+
+class InsufficientBalance(Conflict):
+    """Raised when a department's settlement-token balance does not cover what it must pay."""
+
+    code = "insufficient_balance"
 
 
 class Unavailable(NodeError):

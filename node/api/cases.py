@@ -1,9 +1,10 @@
 """Transfer cases: one endpoint per step, each taken by the department whose token calls it.
 
 ``POST /v1/cases`` (HOUSING) opens a case; ``POST /v1/cases/{id}/mortgage-consent`` (BANK),
-``/assess`` (TAX), ``/fund`` (the buyer's BANK), ``/settle`` (REGISTRY), ``/cancel``
-(HOUSING, REGISTRY) and ``/expire`` (anyone with a token, after the deadline) take the
-next steps; ``GET /v1/cases/{id}`` shows the case as mirrored from its chain events.
+``/assess`` (TAX), ``/fund`` (the buyer's BANK, paying from its token balance, or minting
+the buyer's deposit first with ``{"mint": true}``), ``/settle`` (REGISTRY), ``/cancel``
+(HOUSING, REGISTRY) and ``/expire`` (anyone with a token, after the deadline) take the next steps;
+``GET /v1/cases/{id}`` shows the case as mirrored from its chain events.
 Contract refusals are coded errors (``unit_seized``, ``missing_role``, ``wrong_state`` …).
 """
 
@@ -59,7 +60,8 @@ class Fund(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    mint: bool = Field(default=True, description="mint the deposit the bank received before funding")
+    mint: bool = Field(default=False, description="first mint what is due: the bank credits the deposit it "
+                       "received from the buyer (off: pay from the bank's token balance)")
 
 
 def _address(text: str) -> bytes:
@@ -109,7 +111,7 @@ def assess(case_id: str, rt: RuntimeDep, dept: DepartmentDep) -> dict[str, objec
 
 @router.post("/{case_id}/fund")
 def fund(case_id: str, rt: RuntimeDep, dept: DepartmentDep, body: Fund | None = None) -> dict[str, object]:
-    """The buyer's bank puts what the buyer owes in escrow."""
+    """The calling BANK department pays what the buyer owes into escrow (``mint``: credit the deposit first)."""
     return cases.fund(rt, dept, case_id, mint=(body or Fund()).mint)
 
 

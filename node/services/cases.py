@@ -4,7 +4,8 @@ HOUSING opens a case (the sale contract's hash, the fee facts, the buyers as sal
 commitments, the seller's settlement account); BANK consents to transfer with its mortgage
 (naming a payoff) or releases it on the register; TAX assesses from the fee schedule on
 chain and issues the case's e-tax vouchers as licences, anchored by the assessment itself;
-the buyer's bank funds the escrow; REGISTRY issues the new title certificate and settles.
+the buyer's bank (the calling BANK department) pays the escrow from its token balance,
+minting the buyer's deposit only when asked; REGISTRY issues the new title certificate and settles.
 Every step is preflighted, sent through the outbox and waited for (:mod:`node.services.actions`),
 so a refusal comes back as the contract's custom error, e.g. ``unit_seized``.
 
@@ -33,8 +34,9 @@ from ledger.domain.title_certificate import owner_id_field
 from ledger.store.models import AnchorBatch, AuditEntry, ChainEvent, Licence, PendingLeaf
 from node.api.schemas import LicenceCreate
 from node.chain.cases import assessment_struct, terms_digest, terms_struct, terms_struct_from_event
-from node.errors import BadRequest, NotFound, jsonable
+from node.errors import BadRequest, ContractReverted, InsufficientBalance, MissingRole, NotFound, jsonable
 from node.services import actions, licences, notify
+from node.services.context import ROLE_BITS
 from node.services.outbox import now_ms
 
 if TYPE_CHECKING:
@@ -45,6 +47,7 @@ VOUCHER_TYPE = "11100000000013127D201"
 CERTIFICATE_TYPE = "11100000000013127D101"
 TOKEN = "SettlementToken"
 MAX_ALLOWANCE = 2**256 - 1
+TOKEN_SHORTFALL = frozenset({"ERC20InsufficientAllowance", "ERC20InsufficientBalance"})
 
 
 @dataclass(frozen=True)
@@ -172,26 +175,47 @@ def assess(runtime: Runtime, department: str, case: str) -> dict[str, Any]:
             "vouchers": [{"identifier": v.identifier, "leaf": v.leaf, "qr": v.qr} for v in vouchers]}
 
 
-def fund(runtime: Runtime, department: str, case: str, mint: bool = True) -> dict[str, Any]:
-    """The buyer's bank puts what the buyer owes in escrow (minting the deposit it received)."""
+def fund(runtime: Runtime, department: str, case: str, mint: bool = False) -> dict[str, Any]:
+    """The calling BANK department pays what the buyer owes into escrow from its own token balance.
+
+    With ``mint`` the bank first mints that amount: it credits the deposit it received from the
+    buyer. Every refusal (not a bank, the case's own guards, too small a balance) comes before
+    anything is sent.
+    """
     record = load(runtime, case)
+    cid = record.case_id.hex()
     if record.assessment is None:
-        raise BadRequest("the case is not assessed yet", case_id=record.case_id.hex(), state=record.state.label)
+        raise BadRequest("the case is not assessed yet", case_id=cid, state=record.state.label)
     due = int(record.assessment["dueFen"])
     account = runtime.ctx.account(department).address
+    is_bank = actions.preflight(runtime.ctx, department, "LicenceRegistry", "hasRole",
+                                [account, ROLE_BITS["BANK"]]).output[0]
+    if not is_bank:
+        raise MissingRole(f"{department} does not hold the BANK role: only a bank funds a case through "
+                          "the node", department=department, role="BANK", case_id=cid)
+    args = [record.unit, record.contract_hash, terms_digest(terms_struct_from_event(record.terms)),
+            assessment_struct(record.assessment)]
+    try:
+        actions.preflight(runtime.ctx, department, CASES, "fund", args)
+    except ContractReverted as exc:
+        # The token's transferFrom runs last in fund: its refusal means the case's guards passed.
+        if exc.error_name not in TOKEN_SHORTFALL:
+            raise
+    balance = int(actions.preflight(runtime.ctx, department, TOKEN, "balanceOf", [account]).output[0])
+    if not mint and balance < due:
+        raise InsufficientBalance(f"{department} holds {balance} fen of settlement token, the case needs {due}; "
+                                  "fund with mint to credit the buyer's deposit first",
+                                  case_id=cid, due_fen=due, balance_fen=balance, account=account)
     cases_address = actions.address_of(runtime.settings, CASES)
     steps = []
     if mint:
-        steps.append(actions.perform(runtime, department, TOKEN, "mint", [account, due]))
+        steps.append(actions.perform(runtime, department, TOKEN, "mint", [account, due], subject=cid))
     allowance = actions.preflight(runtime.ctx, department, TOKEN, "allowance", [account, cases_address]).output[0]
     if allowance < due:
         steps.append(actions.perform(runtime, department, TOKEN, "approve", [cases_address, MAX_ALLOWANCE]))
-    digest = terms_digest(terms_struct_from_event(record.terms))
-    result = actions.perform(runtime, department, CASES, "fund",
-                             [record.unit, record.contract_hash, digest, assessment_struct(record.assessment)],
-                             subject=record.case_id.hex())
-    return {"case_id": record.case_id.hex(), "amount_fen": due, "transaction": _tx(result),
-            "preparation": [_tx(r) for r in steps]}
+    result = actions.perform(runtime, department, CASES, "fund", args, subject=cid)
+    return {"case_id": cid, "payer": account, "amount_fen": due, "minted_fen": due if mint else 0,
+            "transaction": _tx(result), "preparation": [_tx(r) for r in steps]}
 
 
 def settle(runtime: Runtime, department: str, case: str) -> dict[str, Any]:

@@ -1,7 +1,8 @@
-"""A second-hand transfer through the node's API on the embedded chain: every department takes
-its step with its own token; a mortgage is released, a seizure refuses settlement with a coded
-error, the settlement pays everyone and the title and certificate follow; wrong departments are
-refused by the API at every step; cancelling refunds."""
+"""A second-hand transfer through the node's API, on the embedded chain and on anvil: every
+department takes its step with its own token; a mortgage is released, a seizure refuses
+settlement with a coded error, the settlement pays everyone and the title and certificate
+follow; wrong departments are refused by the API at every step; cancelling refunds; a bank
+funds from its token balance and mints the buyer's deposit only when asked."""
 
 from __future__ import annotations
 
@@ -33,13 +34,18 @@ def _balance(demo: DemoNode, address: str) -> int:
     return int(actions.preflight(demo.runtime.ctx, "BANK", "SettlementToken", "balanceOf", [address]).output[0])
 
 
+def _supply(demo: DemoNode) -> int:
+    return int(actions.preflight(demo.runtime.ctx, "BANK", "SettlementToken", "totalSupply", []).output[0])
+
+
 def _account(demo: DemoNode, dept: str) -> str:
     return str(demo.runtime.ctx.account(dept).address)
 
 
 @pytest.fixture(scope="module")
-def titled(demo: DemoNode) -> DemoNode:
+def titled(any_chain_demo: DemoNode) -> DemoNode:
     """The unit registered to one owner who consented, with a mortgage by BANK."""
+    demo = any_chain_demo
     unit = unit_key(UNIT_NUMBER)
     _do(demo, "REGISTRY", "registerTitle", unit, [(keccak(text="owner-salt|seller"), 1_000_000)],
         keccak(text="certificate-0"))
@@ -74,9 +80,10 @@ def test_a_whole_transfer_through_the_api(titled: DemoNode) -> None:
     verdict = demo.client.post("/v1/verify", json={"token": body["vouchers"][1]["qr"]}).json()
     assert verdict["verdict"] == "valid", verdict
 
-    funded = _post(demo, "BANK", f"/v1/cases/{case}/fund")
+    funded = _post(demo, "BANK", f"/v1/cases/{case}/fund", {"mint": True})
     assert funded.status_code == 200, funded.text
-    assert funded.json()["amount_fen"] == 500_000_000 + 4_854_369 + 8_000
+    assert funded.json()["amount_fen"] == funded.json()["minted_fen"] == 500_000_000 + 4_854_369 + 8_000
+    assert funded.json()["payer"] == _account(demo, "BANK")
 
     # The seller's bank has not released its mortgage: REGISTRY's settlement is refused, coded.
     refused = _post(demo, "REGISTRY", f"/v1/cases/{case}/settle")
@@ -108,7 +115,7 @@ def test_a_whole_transfer_through_the_api(titled: DemoNode) -> None:
 @pytest.mark.parametrize("step", ["open", "assess", "fund", "settle", "cancel"])
 def test_every_step_refuses_every_wrong_department(titled: DemoNode, step: str) -> None:
     demo = titled
-    allowed = {"open": {"HOUSING"}, "assess": {"TAX"}, "fund": set(DEPARTMENTS), "settle": {"REGISTRY"},
+    allowed = {"open": {"HOUSING"}, "assess": {"TAX"}, "fund": {"BANK"}, "settle": {"REGISTRY"},
                "cancel": {"HOUSING", "REGISTRY"}}[step]
     body = {**CASE, "contract_number": f"ROLE-{step}"}
     if step == "open":
@@ -121,15 +128,14 @@ def test_every_step_refuses_every_wrong_department(titled: DemoNode, step: str) 
         if step in ("fund", "settle"):
             assert _post(demo, "TAX", f"/v1/cases/{case}/assess").status_code == 200
         if step == "settle":
-            assert _post(demo, "BANK", f"/v1/cases/{case}/fund").status_code == 200
-        if step == "fund":
-            # Anyone may fund (the buyer's own account or their bank); only banks can mint the deposit.
-            r = _post(demo, "MARKET", f"/v1/cases/{case}/fund")
-            assert r.status_code == 403 and r.json()["error"]["code"] == "not_bank", r.text
-            return
+            assert _post(demo, "BANK", f"/v1/cases/{case}/fund", {"mint": True}).status_code == 200
+        supply = _supply(demo)
         for dept in sorted(set(DEPARTMENTS) - allowed):
-            r = _post(demo, dept, f"/v1/cases/{case}/{step}")
+            r = _post(demo, dept, f"/v1/cases/{case}/{step}", {"mint": True} if step == "fund" else None)
             assert r.status_code == 403 and r.json()["error"]["code"] == "missing_role", (dept, r.text)
+            if step == "fund":  # the node's own check: the contract lets anyone pay in
+                assert r.json()["error"]["role"] == "BANK"
+        assert _supply(demo) == supply
     finally:
         r = _post(demo, "HOUSING", f"/v1/cases/{case}/cancel")
         assert r.status_code == 200, r.text
@@ -140,7 +146,7 @@ def test_cancelling_a_funded_case_refunds_the_payer(titled: DemoNode) -> None:
     case = _post(demo, "HOUSING", "/v1/cases", {**CASE, "contract_number": "REFUND-1"}).json()["case_id"]
     assert _post(demo, "TAX", f"/v1/cases/{case}/assess").status_code == 200
     bank = _account(demo, "BANK")
-    assert _post(demo, "BANK", f"/v1/cases/{case}/fund").status_code == 200
+    assert _post(demo, "BANK", f"/v1/cases/{case}/fund", {"mint": True}).status_code == 200
     before = _balance(demo, bank)
     closed = _post(demo, "REGISTRY", f"/v1/cases/{case}/cancel")
     assert closed.status_code == 200, closed.text
@@ -149,6 +155,48 @@ def test_cancelling_a_funded_case_refunds_the_payer(titled: DemoNode) -> None:
     assert demo.client.get(f"/v1/cases/{case}").json()["state"] == "cancelled"
     again = _post(demo, "REGISTRY", f"/v1/cases/{case}/settle")
     assert again.status_code == 409 and again.json()["error"]["code"] == "wrong_state"
+
+
+def test_a_bank_funds_from_its_balance_and_mints_only_when_asked(titled: DemoNode) -> None:
+    demo = titled
+    bank = _account(demo, "BANK")
+    big = _post(demo, "HOUSING", "/v1/cases", {**CASE, "contract_number": "BIG-1", "price": "50000000"})
+    case = big.json()["case_id"]
+    assessed = _post(demo, "TAX", f"/v1/cases/{case}/assess")
+    due = int(assessed.json()["assessment"]["dueFen"])
+    assert due == 5_000_000_000 + 48_543_689 + 8_000
+    balance, supply = _balance(demo, bank), _supply(demo)
+    assert balance < due
+
+    # Without mint the bank pays from its balance: too small, refused with the figures, nothing sent.
+    short = _post(demo, "BANK", f"/v1/cases/{case}/fund")
+    assert short.status_code == 409, short.text
+    error = short.json()["error"]
+    assert (error["code"], error["due_fen"], error["balance_fen"]) == ("insufficient_balance", due, balance)
+    assert (_balance(demo, bank), _supply(demo)) == (balance, supply)
+    assert demo.client.get(f"/v1/cases/{case}").json()["state"] == "assessed"
+
+    minted = _post(demo, "BANK", f"/v1/cases/{case}/fund", {"mint": True})
+    assert minted.status_code == 200, minted.text
+    assert minted.json()["minted_fen"] == minted.json()["amount_fen"] == due
+    assert (_balance(demo, bank), _supply(demo)) == (balance, supply + due)
+    # A refusal by the case's own state comes before the mint: no deposit is credited twice.
+    again = _post(demo, "BANK", f"/v1/cases/{case}/fund", {"mint": True})
+    assert again.status_code == 409 and again.json()["error"]["code"] == "wrong_state", again.text
+    assert _supply(demo) == supply + due
+    assert _post(demo, "HOUSING", f"/v1/cases/{case}/cancel").status_code == 200
+    assert _balance(demo, bank) == balance + due
+
+    # Now the bank holds the deposit: it funds an ordinary case from its balance, minting nothing.
+    small = _post(demo, "HOUSING", "/v1/cases", {**CASE, "contract_number": "FROM-BALANCE-1"}).json()["case_id"]
+    assert _post(demo, "TAX", f"/v1/cases/{small}/assess").status_code == 200
+    paid = _post(demo, "BANK", f"/v1/cases/{small}/fund", {"mint": False})
+    assert paid.status_code == 200, paid.text
+    assert paid.json()["minted_fen"] == 0 and paid.json()["preparation"] == []
+    assert _balance(demo, bank) == balance + due - paid.json()["amount_fen"]
+    assert _supply(demo) == supply + due
+    assert demo.client.get(f"/v1/cases/{small}").json()["escrow_fen"] == paid.json()["amount_fen"]
+    assert _post(demo, "HOUSING", f"/v1/cases/{small}/cancel").status_code == 200
 
 
 def test_bad_case_ids_and_bodies_are_coded(titled: DemoNode) -> None:
