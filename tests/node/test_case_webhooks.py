@@ -40,7 +40,7 @@ def test_every_step_of_a_case_reaches_its_subscriber(demo: DemoNode) -> None:
         hook = _post(demo, "HOUSING", f"/v1/cases/{case}/webhooks", {"url": receiver.url})
         receiver.secret = hook["secret"]
         _post(demo, "TAX", f"/v1/cases/{case}/assess")
-        _post(demo, "BANK", f"/v1/cases/{case}/fund")
+        _post(demo, "BANK", f"/v1/cases/{case}/fund", {"mint": True})
         _post(demo, "REGISTRY", f"/v1/cases/{case}/settle")
         demo.settle()
         while demo.runtime.deliveries.run_once().attempted:
