@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -99,6 +100,47 @@ def fund(case_id: str,
     emit(as_json, result, _summary(result, ("case_id", "payer", "amount_fen", "minted_fen")))
 
 
+_DISCLOSURE = re.compile(r"(?P<name>[^:]+):(?P<salt>[A-Za-z0-9_-]{22}):(?P<key>owner[0-9]+Id):(?P<id>\S+)")
+
+
+def _presented(items: list[str], path: Path | None, as_json: bool) -> list[dict[str, Any]]:
+    """Return the buyers as the settle endpoint takes them, from --buyer-disclosure and --buyers-file."""
+    buyers: list[dict[str, Any]] = []
+    for item in items:
+        match = _DISCLOSURE.fullmatch(item)
+        if match is None:
+            fail(CliError("bad_request", f"--buyer-disclosure {item!r} is not NAME:SALT:owner<n>Id:ID_NUMBER"),
+                 as_json)
+        buyers.append({"name": match["name"], "disclosure": [match["salt"], match["key"], match["id"]]})
+    if path is not None:
+        try:
+            listed = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            fail(CliError("bad_request", f"--buyers-file {path}: {exc}"), as_json)
+        if not isinstance(listed, list):
+            fail(CliError("bad_request", f"--buyers-file {path} holds no JSON list of buyers"), as_json)
+        buyers.extend(listed)
+    return buyers
+
+
+@case_app.command("settle")
+def settle(case_id: str,
+           buyer_disclosure: Annotated[list[str] | None, typer.Option(
+               "--buyer-disclosure", help="NAME:SALT:owner<n>Id:ID_NUMBER, one per buyer, as `case open` "
+                                          "gave the disclosure [salt, owner<n>Id, ID number]")] = None,
+           buyers_file: Annotated[Path | None, typer.Option(
+               "--buyers-file", help='JSON list of {"name", "id_type"?, "disclosure": [salt, key, id]}')] = None,
+           deed_voucher: Annotated[str | None, typer.Option(
+               "--deed-voucher", help="the deed-tax e-voucher's QR text (needed when TAX's node is another)")] = None,
+           data: DataOpt = None, node: NodeOpt = None, as_: AsOpt = None, as_json: JsonOpt = False) -> None:
+    """REGISTRY settles: checks the buyers and the deed-tax voucher, pays everyone, moves the title."""
+    body: dict[str, Any] = {"buyers": _presented(buyer_disclosure or [], buyers_file, as_json)}
+    if deed_voucher is not None:
+        body["deed_voucher"] = deed_voucher
+    result = _run(data, node, as_, as_json, "POST", f"/v1/cases/{case_id}/settle", body)
+    emit(as_json, result, _summary(result, ("case_id", "unit_number", "settlement", "certificate")))
+
+
 def _step(name: str, help_text: str) -> None:
     def command(case_id: str, data: DataOpt = None, node: NodeOpt = None, as_: AsOpt = None,
                 as_json: JsonOpt = False) -> None:
@@ -111,6 +153,5 @@ def _step(name: str, help_text: str) -> None:
 
 
 _step("assess", "TAX assesses the case and issues its e-tax vouchers.")
-_step("settle", "REGISTRY settles: pays everyone, moves the title, anchors the new certificate.")
 _step("cancel", "HOUSING or REGISTRY cancels the case; the escrow is refunded.")
 _step("expire", "Close a case past its deadline; the escrow is refunded.")

@@ -37,6 +37,12 @@ class UnknownTitle(NotFound):
     code = "unknown_title"
 
 
+class TitleNotHeld(NotFound):
+    """Raised when this registry node holds no certificate of a unit's current title."""
+
+    code = "title_not_held"
+
+
 class NotAnchored(NodeError):
     """Raised when a licence or batch exists here but its anchoring is not indexed yet."""
 
@@ -172,6 +178,42 @@ class InvalidCaseId(BadRequest):
     """Raised when a case id is not 32 bytes in hex (64 characters)."""
 
     code = "invalid_case_id"
+
+
+class BuyerDisclosureMissing(BadRequest):
+    """Raised when a buyer of a case presents no disclosure of their owner commitment at settlement."""
+
+    code = "buyer_disclosure_missing"
+
+
+class BuyerDisclosureUnexpected(BadRequest):
+    """Raised when a disclosure presented at settlement names no buyer of the case, or one twice."""
+
+    code = "buyer_disclosure_unexpected"
+
+
+class BuyerDisclosureMismatch(BadRequest):
+    """Raised when a buyer's disclosure does not hash to their commitment in the case's terms."""
+
+    code = "buyer_disclosure_mismatch"
+
+
+class DeedVoucherRequired(BadRequest):
+    """Raised when settlement needs the deed-tax voucher's QR because this node does not hold TAX's batch."""
+
+    code = "deed_voucher_required"
+
+
+class DeedVoucherInvalid(Conflict):
+    """Raised when the deed-tax voucher presented does not verify ``valid`` (the verdict says why)."""
+
+    code = "deed_voucher_invalid"
+
+
+class DeedVoucherNotForCase(BadRequest):
+    """Raised when the voucher presented is not the deed-tax voucher in the case's assessed batch."""
+
+    code = "deed_voucher_not_for_case"
 
 
 class InvalidWebhookUrl(BadRequest):

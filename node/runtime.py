@@ -24,7 +24,7 @@ from ledger.store.models import OutboxEntry, PendingLeaf
 from node.chain.txsend import TxSender
 from node.config import Settings
 from node.keys import KeyStore
-from node.services import anchoring, chainview, notify, outbox, peers
+from node.services import anchoring, chainview, notify, outbox, peers, reserved
 from node.services.bootstrap import open_gateway
 from node.services.context import NodeContext, read_identities
 from node.services.delivery import DeliveryWorker
@@ -32,6 +32,7 @@ from node.services.minting import MintingPool
 
 log = logging.getLogger(__name__)
 LEADER_LOCK = 0x72656C6561646572  # "releader"
+SWEEP_SECONDS = 30.0
 # What the indexer mirrors into our tables, and how a reorganisation undoes it.
 PROJECTIONS: tuple[Projection, ...] = (anchoring.project_anchors, chainview.project_statuses,
                                        notify.enqueue_deliveries)
@@ -96,8 +97,12 @@ class Runtime:
         self._thread: threading.Thread | None = None
         self._leader_conn: Connection | None = None
         self.is_leader = self._elect()
+        self._swept_at = 0.0
         if self.is_leader:
             self.last_index = self.indexer.run_once()
+            # On SQLite this process is the only one: no request is between issuing a reserved
+            # batch and queuing its call, so every unlinked one is left over from a crash.
+            self.sweep_reserved(0 if self.engine.dialect.name == "sqlite" else reserved.GRACE_MS)
         self.refresh_trust()
 
     # ------------------------------------------------------------------ leadership
@@ -127,10 +132,17 @@ class Runtime:
             p.sent, p.mined = report.sent, report.mined
             self.last_index = self.indexer.run_once()
             p.events = self.last_index.events
+            if time.monotonic() - self._swept_at >= SWEEP_SECONDS:
+                self.sweep_reserved(reserved.GRACE_MS)
         if p.events or self.last_index.reorged_from is not None:
             self.deliveries.wake()
         self.refresh_trust()  # also after a reorg that only removed events
         return p
+
+    def sweep_reserved(self, grace_ms: int) -> int:
+        """Void reserved licences whose anchoring call was never queued or was refused."""
+        self._swept_at = time.monotonic()
+        return reserved.sweep(self, grace_ms)
 
     def refresh_trust(self) -> None:
         """Reload the directory caches when the index has changed."""

@@ -102,7 +102,10 @@ def test_a_second_hand_transfer_through_the_cli(served: Path) -> None:
     funded = regnode(data, "case", "fund", case, "--mint", "--as", "BANK")
     assert funded["amount_fen"] == funded["minted_fen"] == due
 
-    settled = regnode(data, "case", "settle", case, "--as", "REGISTRY")
+    # The buyers present the disclosures HOUSING gave them; REGISTRY checks them against the case.
+    presented = [arg for (name, _, _), b in zip(BUYERS, opened["buyers"], strict=True)
+                 for arg in ("--buyer-disclosure", f"{name}:{':'.join(b['disclosure'])}")]
+    settled = regnode(data, "case", "settle", case, *presented, "--as", "REGISTRY")
     seller_fen = PRICE_FEN - LINES_FEN["vat"] - LINES_FEN["vatSurcharges"] - LINES_FEN["incomeTax"]
     tax_fen = LINES_FEN["vat"] + LINES_FEN["vatSurcharges"] + LINES_FEN["incomeTax"] + LINES_FEN["deedTax"]
     payments = {k: int(settled["settlement"][k]) for k in ("taxFen", "feeFen", "payoffFen", "sellerFen")}

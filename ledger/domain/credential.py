@@ -20,7 +20,7 @@ from json.encoder import encode_basestring
 from typing import Any
 
 from ledger.domain.canonical import canonical_json, keccak256
-from ledger.domain.disclosure import SALT_BYTES, Disclosure, seal_fields
+from ledger.domain.disclosure import SALT_BYTES, Disclosure, decode_salt, seal_fields
 from ledger.domain.errors import (
     InvalidIdentifier,
     InvalidLicence,
@@ -128,12 +128,16 @@ def build_licence(
     issued_at: int,
     fields: Mapping[str, str | int],
     salt_source: Callable[[int], bytes] = os.urandom,
+    salts: Mapping[str, str] | None = None,
 ) -> IssuedLicence:
     """Build the committed document, its disclosures, digest and Merkle leaf.
 
     Times are unix seconds; ``valid_until=None`` means open-ended. The
     identifier's type code and issuer must equal ``licence_type`` and
-    ``issuer_uscc``. ``salt_source(n)`` is called once with ``16 × len(fields)``.
+    ``issuer_uscc``. ``salt_source(n)`` is called once with ``16 × len(fields)``;
+    ``salts`` (field → salt as :func:`~ledger.domain.disclosure.encode_salt` writes it)
+    replaces the drawn salt of the fields it names, so a disclosure made before
+    issuance (a buyer's owner commitment) is exactly the licence's.
     """
     if not isinstance(identifier, LicenceIdentifier):
         try:
@@ -158,10 +162,12 @@ def build_licence(
         raise InvalidLicence("fields", f"must be a mapping of at most {MAX_FIELDS} fields")
 
     count = len(fields)
-    salts = salt_source(SALT_BYTES * count)
-    if type(salts) is not bytes or len(salts) != SALT_BYTES * count:
+    raw_salts = salt_source(SALT_BYTES * count)
+    if type(raw_salts) is not bytes or len(raw_salts) != SALT_BYTES * count:
         raise InvalidLicence("salt_source", f"must return exactly {SALT_BYTES * count} bytes")
-    disclosures, digests = seal_fields(fields, salts)
+    if salts:
+        raw_salts = _with_given_salts(raw_salts, fields, salts)
+    disclosures, digests = seal_fields(fields, raw_salts)
     digests.sort()
     sd_json = '["' + '","'.join(digests) + '"]' if digests else "[]"
 
@@ -185,6 +191,21 @@ def build_licence(
     if valid_until is not None:
         document["validUntil"] = format_timestamp(valid_until)
     return IssuedLicence(document, disclosures, document_digest, keccak256(document_digest), canonical)
+
+
+def _with_given_salts(drawn: bytes, fields: Mapping[str, str | int], given: Mapping[str, str]) -> bytes:
+    """Return ``drawn`` with the salts of the fields named in ``given`` replaced by theirs."""
+    unknown = sorted(set(given).difference(fields))
+    if unknown:
+        raise InvalidLicence("salts", f"salts given for fields the licence does not have: {unknown}")
+    out = bytearray(drawn)
+    for position, key in enumerate(fields):
+        if key in given:
+            try:
+                out[position * SALT_BYTES:(position + 1) * SALT_BYTES] = decode_salt(given[key])
+            except InvalidLicence as exc:
+                raise InvalidLicence(f"salts.{key}", exc.reason) from exc
+    return bytes(out)
 
 
 @dataclass(frozen=True, slots=True)

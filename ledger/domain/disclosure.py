@@ -23,6 +23,7 @@ __all__ = [
     "PRINTED_NUMBER",
     "SERVICE_ITEM",
     "Disclosure",
+    "decode_salt",
     "encode_salt",
     "seal_fields",
 ]
@@ -42,11 +43,23 @@ AREA_CODE = "areaCode"
 SERVICE_ITEM = "serviceItem"
 
 _B64URL = bytes.maketrans(b"+/", b"-_")
+_B64URL_BACK = str.maketrans("-_", "+/")
 
 
 def encode_salt(raw: bytes) -> str:
     """Return 16 salt bytes as unpadded base64url (22 characters)."""
     return binascii.b2a_base64(raw, newline=False)[:22].translate(_B64URL).decode("ascii")
+
+
+def decode_salt(text: str) -> bytes:
+    """Return the 16 bytes of a salt written by :func:`encode_salt`; InvalidLicence otherwise."""
+    if type(text) is not str or _SALT_PATTERN.fullmatch(text) is None:
+        raise InvalidLicence("salt", "a salt is 22 base64url characters")
+    raw = binascii.a2b_base64(text.translate(_B64URL_BACK) + "==")
+    # 22 characters carry 132 bits: a salt whose last 4 bits are not zero has no 16-byte form
+    if encode_salt(raw) != text:
+        raise InvalidLicence("salt", "the salt is not the base64url form of 16 bytes")
+    return raw
 
 
 def check_field(key: object, value: object) -> str:

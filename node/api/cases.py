@@ -15,11 +15,12 @@ from decimal import Decimal
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
+from ledger.domain.disclosure import Disclosure
 from ledger.domain.fees import facts_from_inputs, parse_yuan
 from node.api.deps import DepartmentDep, RuntimeDep
 from node.api.schemas import FeeQuoteRequest
 from node.errors import BadRequest
-from node.services import cases
+from node.services import cases, settlement
 from node.services.property import commitment
 
 router = APIRouter(prefix="/v1/cases", tags=["cases"])
@@ -53,6 +54,28 @@ class MortgageConsent(BaseModel):
 
     rank: int = Field(ge=1, le=255)
     payoff: Decimal = Field(ge=0, description="yuan paid to the bank at settlement (0: the mortgage stays)")
+
+
+class SettleBuyer(BaseModel):
+    """A buyer at settlement: name and ID type for the certificate, and the disclosure HOUSING gave them."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=100)
+    id_type: str = Field(default="RESIDENT_ID", min_length=1, max_length=32, pattern=r"^[A-Z_]+$")
+    disclosure: list[str] = Field(min_length=3, max_length=3,
+                                  description='[salt, "owner<n>Id", ID number] as `case open` returned it')
+
+
+class Settle(BaseModel):
+    """What the applicants present to REGISTRY: every buyer's disclosure, and the deed-tax voucher's QR."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    buyers: list[SettleBuyer] = Field(max_length=32)
+    deed_voucher: str | None = Field(default=None, min_length=1, max_length=4096,
+                                     description="the deed-tax e-voucher's QR text; needed when TAX's node "
+                                                 "is not this one")
 
 
 class Fund(BaseModel):
@@ -116,9 +139,11 @@ def fund(case_id: str, rt: RuntimeDep, dept: DepartmentDep, body: Fund | None = 
 
 
 @router.post("/{case_id}/settle")
-def settle(case_id: str, rt: RuntimeDep, dept: DepartmentDep) -> dict[str, object]:
+def settle(case_id: str, body: Settle, rt: RuntimeDep, dept: DepartmentDep) -> dict[str, object]:
     """REGISTRY approves: one transaction pays everyone, moves the title and anchors the certificate."""
-    return cases.settle(rt, dept, case_id)
+    buyers = [settlement.PresentedBuyer(b.name, b.id_type, Disclosure.from_json(b.disclosure))
+              for b in body.buyers]
+    return settlement.settle(rt, dept, case_id, buyers, body.deed_voucher)
 
 
 @router.post("/{case_id}/cancel")

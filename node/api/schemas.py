@@ -30,6 +30,11 @@ class LicenceCreate(BaseModel):
         default=None, max_length=40,
         description="fields shown in the QR token; default: all but the type's personal ones",
     )
+    salts: dict[str, str] | None = Field(
+        default=None, max_length=MAX_FIELDS,
+        description="salts to keep for chosen fields (22 base64url characters each), so an earlier "
+                    "disclosure of the field, e.g. a buyer's owner commitment, is the licence's own",
+    )
 
     @field_validator("fields")
     @classmethod

@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -113,11 +113,17 @@ def preflight(ctx: NodeContext, department: str, contract_name: str, function: s
 
 
 def submit(runtime: Runtime, department: str, call: PreparedCall, subject: str = "",
-           detail: dict[str, Any] | None = None) -> int:
-    """Queue a prepared call for ``department`` (with its audit entry) and wake the sender."""
+           detail: dict[str, Any] | None = None,
+           on_queued: Callable[[Session, OutboxEntry], None] | None = None) -> int:
+    """Queue a prepared call for ``department`` (with its audit entry) and wake the sender.
+
+    ``on_queued`` runs inside the queuing transaction, to record what depends on the entry.
+    """
     with Session(runtime.engine) as s:
         entry = enqueue(s, department, "call",
                         call_payload(call.to, call.contract, call.function, call.data))
+        if on_queued is not None:
+            on_queued(s, entry)
         audit.append(s, actor=department, action=f"{call.contract}.{call.function}"[:64],
                      subject=subject or "0x" + call.to.hex(),
                      detail={**(detail or {}), "outbox": entry.id})

@@ -5,7 +5,9 @@ commitments, the seller's settlement account); BANK consents to transfer with it
 (naming a payoff) or releases it on the register; TAX assesses from the fee schedule on
 chain and issues the case's e-tax vouchers as licences, anchored by the assessment itself;
 the buyer's bank (the calling BANK department) pays the escrow from its token balance,
-minting the buyer's deposit only when asked; REGISTRY issues the new title certificate and settles.
+minting the buyer's deposit only when asked; REGISTRY settles (:mod:`node.services.settlement`).
+Licences a case's own transaction anchors are issued as reserved batches
+(:mod:`node.services.reserved`), voided if that transaction never lands.
 Every step is preflighted, sent through the outbox and waited for (:mod:`node.services.actions`),
 so a refusal comes back as the contract's custom error, e.g. ``unit_seized``.
 
@@ -20,7 +22,6 @@ import secrets
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, update
 from sqlmodel import Session, col, select
 
 from ledger.domain.canonical import keccak256
@@ -31,20 +32,18 @@ from ledger.domain.identifiers import to_bytes32
 from ledger.domain.merkle import MerkleTree
 from ledger.domain.property import Owner, unit_key
 from ledger.domain.title_certificate import owner_id_field
-from ledger.store.models import AnchorBatch, AuditEntry, ChainEvent, Licence, PendingLeaf
+from ledger.store.models import ChainEvent
 from node.api.schemas import LicenceCreate
 from node.chain.cases import assessment_struct, terms_digest, terms_struct, terms_struct_from_event
 from node.errors import BadRequest, ContractReverted, InsufficientBalance, MissingRole, NotFound, jsonable
-from node.services import actions, licences, notify
+from node.services import actions, notify, reserved
 from node.services.context import ROLE_BITS
-from node.services.outbox import now_ms
 
 if TYPE_CHECKING:
     from node.runtime import Runtime
 
 CASES = "TransferCases"
 VOUCHER_TYPE = "11100000000013127D201"
-CERTIFICATE_TYPE = "11100000000013127D101"
 TOKEN = "SettlementToken"
 MAX_ALLOWANCE = 2**256 - 1
 TOKEN_SHORTFALL = frozenset({"ERC20InsufficientAllowance", "ERC20InsufficientBalance"})
@@ -137,7 +136,7 @@ def open_case(runtime: Runtime, department: str, unit_number: str, contract_numb
     result = actions.perform(runtime, department, CASES, "openCase", [terms_struct(terms)], subject=cid.hex(),
                              detail={"unit": unit_number, "contract": contract_number})
     return {"case_id": cid.hex(), "unit_number": unit_number, "contract_hash": chash.hex(),
-            "transaction": _tx(result),
+            "transaction": tx_json(result),
             "buyers": [{"index": i, "commitment": o.commitment.hex(), "share_ppm": o.share,
                         "disclosure": [salt, f"owner{i + 1}Id", b.id_number]}
                        for i, (b, o, salt) in enumerate(zip(buyers, owners, salts, strict=True))]}
@@ -148,7 +147,7 @@ def consent_mortgage(runtime: Runtime, department: str, case: str, rank: int, pa
     record = load(runtime, case)
     result = actions.perform(runtime, department, CASES, "consentMortgage",
                              [record.unit, record.contract_hash, rank, payoff_fen], subject=record.case_id.hex())
-    return {"case_id": record.case_id.hex(), "transaction": _tx(result)}
+    return {"case_id": record.case_id.hex(), "transaction": tx_json(result)}
 
 
 def assess(runtime: Runtime, department: str, case: str) -> dict[str, Any]:
@@ -160,17 +159,17 @@ def assess(runtime: Runtime, department: str, case: str) -> dict[str, Any]:
     actions.preflight(runtime.ctx, department, CASES, "assess",
                       [struct, secrets.token_bytes(32), 3, to_bytes32(VOUCHER_TYPE)])
     lines = actions.preflight(runtime.ctx, department, "FeeSchedule", "quote", [struct[2]]).output[0]
-    vouchers = _issue_reserved(runtime, department, [
+    batch_id, vouchers = reserved.issue(runtime, department, [
         LicenceCreate(type=VOUCHER_TYPE, holder_name="纳税人", holder_id=f"CASE-{cid[:16]}",
                       holder_id_type="CASE", fields={"caseId": cid, "taxLine": line, "amountFen": str(amount)},
                       disclose=["caseId", "taxLine", "amountFen"])
         for line, amount in (("vat", lines["vat"] + lines["vatSurcharges"]), ("deed_tax", lines["deedTax"]),
                              ("income_tax", lines["incomeTax"]))])
     root = MerkleTree([bytes.fromhex(v.leaf) for v in vouchers]).root
-    result = actions.perform(runtime, department, CASES, "assess",
-                             [struct, root, len(vouchers), to_bytes32(VOUCHER_TYPE)], subject=cid)
+    result = reserved.anchor_with(runtime, department, batch_id, CASES, "assess",
+                                  [struct, root, len(vouchers), to_bytes32(VOUCHER_TYPE)], subject=cid)
     assessed = result.event("CaseAssessed").args
-    return {"case_id": cid, "transaction": _tx(result),
+    return {"case_id": cid, "transaction": tx_json(result),
             "assessment": jsonable(assessed["assessment"]), "lines_fen": jsonable(assessed["lines"]),
             "vouchers": [{"identifier": v.identifier, "leaf": v.leaf, "qr": v.qr} for v in vouchers]}
 
@@ -215,33 +214,7 @@ def fund(runtime: Runtime, department: str, case: str, mint: bool = False) -> di
         steps.append(actions.perform(runtime, department, TOKEN, "approve", [cases_address, MAX_ALLOWANCE]))
     result = actions.perform(runtime, department, CASES, "fund", args, subject=cid)
     return {"case_id": cid, "payer": account, "amount_fen": due, "minted_fen": due if mint else 0,
-            "transaction": _tx(result), "preparation": [_tx(r) for r in steps]}
-
-
-def settle(runtime: Runtime, department: str, case: str) -> dict[str, Any]:
-    """REGISTRY checks the deed-tax voucher, issues the new title certificate and settles in one transaction."""
-    record = load(runtime, case)
-    if record.assessment is None:
-        raise BadRequest("the case is not assessed yet", case_id=record.case_id.hex(), state=record.state.label)
-    cid = record.case_id.hex()
-    struct = terms_struct_from_event(record.terms)
-    assessment = assessment_struct(record.assessment)
-    leaf, proof = _deed_voucher(runtime, cid, assessment[4])
-    stand_in = secrets.token_bytes(32)
-    actions.preflight(runtime.ctx, department, CASES, "settle",
-                      [struct, assessment, leaf, proof, stand_in, to_bytes32(CERTIFICATE_TYPE)])
-    unit_number = _unit_number(runtime, record)
-    certificate = _issue_reserved(runtime, department, [LicenceCreate(
-        type=CERTIFICATE_TYPE, holder_name="不动产权利人", holder_id=f"CASE-{cid[:16]}", holder_id_type="CASE",
-        fields={"unitNumber": unit_number, "caseId": cid,
-                "owners": ";".join(f"{jsonable(b['commitment'])}:{b['share']}" for b in record.terms["buyers"])},
-        disclose=["unitNumber", "caseId", "owners"])])[0]
-    result = actions.perform(runtime, department, CASES, "settle",
-                             [struct, assessment, leaf, proof, bytes.fromhex(certificate.leaf),
-                              to_bytes32(CERTIFICATE_TYPE)], subject=cid)
-    settled = result.event("CaseSettled").args
-    return {"case_id": cid, "transaction": _tx(result), "settlement": jsonable(settled),
-            "certificate": {"identifier": certificate.identifier, "leaf": certificate.leaf, "qr": certificate.qr}}
+            "transaction": tx_json(result), "preparation": [tx_json(r) for r in steps]}
 
 
 def close(runtime: Runtime, department: str, case: str, function: str) -> dict[str, Any]:
@@ -249,53 +222,13 @@ def close(runtime: Runtime, department: str, case: str, function: str) -> dict[s
     record = load(runtime, case)
     result = actions.perform(runtime, department, CASES, function, [record.unit, record.contract_hash],
                              subject=record.case_id.hex())
-    return {"case_id": record.case_id.hex(), "transaction": _tx(result),
+    return {"case_id": record.case_id.hex(), "transaction": tx_json(result),
             "closed": jsonable(result.event("CaseClosed").args)}
 
 
 # ------------------------------------------------------------------------ helpers
 
-def _tx(result: actions.ActionResult) -> dict[str, Any]:
+def tx_json(result: actions.ActionResult) -> dict[str, Any]:
+    """Return a step's transaction as answers show it."""
     return {"function": result.function, "transaction_hash": result.transaction_hash,
             "block": result.block_number, "gas_used": result.gas_used}
-
-
-def _issue_reserved(runtime: Runtime, department: str, requests: list[LicenceCreate]) -> list[Any]:
-    """Issue licences the case's own transaction anchors (as one batch), keeping them from the anchorer."""
-    issued = licences.issue(runtime.ctx, department, requests)
-    leaves = [bytes.fromhex(i.leaf) for i in issued]
-    tree = MerkleTree(leaves)
-    with Session(runtime.engine) as s:
-        s.execute(delete(PendingLeaf).where(col(PendingLeaf.identifier).in_([i.identifier for i in issued])))
-        batch = AnchorBatch(department=department, licence_type=requests[0].type, root=tree.root.hex(),
-                            count=len(leaves), leaves=b"".join(leaves), created_at_ms=now_ms())
-        s.add(batch)
-        s.flush()
-        for index, item in enumerate(issued):
-            s.execute(update(Licence).where(col(Licence.identifier) == item.identifier)
-                      .values(batch_id=batch.id, leaf_index=index))
-        s.commit()
-    return issued
-
-
-def _deed_voucher(runtime: Runtime, cid: str, root: bytes) -> tuple[bytes, list[bytes]]:
-    """Return the deed-tax voucher's leaf and its proof in the case's voucher batch."""
-    with Session(runtime.engine) as s:
-        batch = s.exec(select(AnchorBatch).where(AnchorBatch.root == root.hex())).first()
-        if batch is None:
-            raise NotFound("the case's e-tax vouchers are not held by this node", case_id=cid,
-                           voucher_root=root.hex())
-        leaves = [batch.leaves[i:i + 32] for i in range(0, len(batch.leaves), 32)]
-    return leaves[1], MerkleTree(leaves).proof(1)
-
-
-def _unit_number(runtime: Runtime, record: CaseRecord) -> str:
-    """Return the unit number HOUSING named when it opened the case (from the audit log)."""
-    with Session(runtime.engine) as s:
-        rows = s.exec(select(AuditEntry).where(AuditEntry.subject == record.case_id.hex())
-                      .order_by(col(AuditEntry.seq))).all()
-    for row in rows:
-        detail = json.loads(row.detail)
-        if "unit" in detail:
-            return str(detail["unit"])
-    return record.unit.hex()

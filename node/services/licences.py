@@ -13,10 +13,13 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
+from ledger.domain.disclosure import decode_salt
+from ledger.domain.errors import InvalidLicence
 from ledger.domain.identifiers import LicenceIdentifier, make_serial
+from ledger.domain.merkle import MerkleTree
 from ledger.store import audit
 from ledger.store.db import executemany
-from ledger.store.models import Licence, PendingLeaf, SerialCounter
+from ledger.store.models import AnchorBatch, Licence, PendingLeaf, SerialCounter
 from node.api.schemas import LicenceCreate, LicenceIssued
 from node.errors import BadRequest, Forbidden, NotFound
 from node.services.catalogue import LicenceType, licence_type
@@ -68,6 +71,26 @@ def _allocate_serials(session: Session, department: str, type_code: str, year: i
 
 def issue(ctx: NodeContext, department: str, requests: list[LicenceCreate]) -> list[LicenceIssued]:
     """Issue ``requests`` for ``department``; all are recorded or none is."""
+    return _issue(ctx, department, requests, reserve=False)[1]
+
+
+def issue_reserved(ctx: NodeContext, department: str,
+                   requests: list[LicenceCreate]) -> tuple[int, list[LicenceIssued]]:
+    """Issue ``requests`` as one batch that a caller's own transaction anchors; return its id too.
+
+    The licences and their batch are written in one database transaction and never reach
+    the anchorer. The batch has no outbox entry until the caller links the transaction that
+    anchors it (:mod:`node.services.reserved`); one left unlinked is voided by the sweep.
+    """
+    if len({r.type for r in requests}) != 1:
+        raise BadRequest("a reserved batch holds licences of one type")
+    batch_id, issued = _issue(ctx, department, requests, reserve=True)
+    assert batch_id is not None
+    return batch_id, issued
+
+
+def _issue(ctx: NodeContext, department: str, requests: list[LicenceCreate],
+           reserve: bool) -> tuple[int | None, list[LicenceIssued]]:
     identity = ctx.identity(department)
     now = ctx.clock()
     year = datetime.fromtimestamp(now, UTC).year
@@ -78,7 +101,8 @@ def issue(ctx: NodeContext, department: str, requests: list[LicenceCreate]) -> l
                             department=department, licence_type=kind.code,
                             needs_role=kind.issuer_role)
     # Everything that can refuse a request is decided before a serial is taken.
-    plans: list[tuple[LicenceType, int, int | None, dict[str, str | int], dict[str, str | int]]] = []
+    plans: list[tuple[LicenceType, int, int | None, dict[str, str | int], dict[str, str | int],
+                      dict[str, str] | None]] = []
     for req in requests:
         kind = kinds[req.type]
         valid_from, valid_until = _validity(req, kind, now)
@@ -86,7 +110,8 @@ def issue(ctx: NodeContext, department: str, requests: list[LicenceCreate]) -> l
             "holderName": req.holder_name, "holderId": req.holder_id,
             "holderIdType": req.holder_id_type, **req.fields,
         }
-        plans.append((kind, valid_from, valid_until, fields, _disclosed(fields, kind, req.disclose)))
+        plans.append((kind, valid_from, valid_until, fields, _disclosed(fields, kind, req.disclose),
+                      _salts(fields, req.salts)))
     issuer = Issuer(department, identity.uscc, identity.region)
     results: list[LicenceIssued] = []
     with ctx.signing(department) as signer, Session(ctx.engine) as session:
@@ -95,11 +120,12 @@ def issue(ctx: NodeContext, department: str, requests: list[LicenceCreate]) -> l
             n = sum(1 for r in requests if r.type == code)
             counters[code] = _allocate_serials(session, department, code, year, n)
         planned: list[Planned] = []
-        for kind, valid_from, valid_until, fields, disclosed in plans:
+        for kind, valid_from, valid_until, fields, disclosed, salts in plans:
             serial = make_serial(year, counters[kind.code])
             counters[kind.code] += 1
             ident = LicenceIdentifier(kind.code, identity.uscc, serial).text
-            planned.append(Planned(ident, kind.code, kind.name, valid_from, valid_until, fields, disclosed))
+            planned.append(Planned(ident, kind.code, kind.name, valid_from, valid_until, fields, disclosed,
+                                   salts))
         accepted_ms = int(time.time() * 1000)
         position = 0
         kid = signer.kid.hex()
@@ -116,10 +142,43 @@ def issue(ctx: NodeContext, department: str, requests: list[LicenceCreate]) -> l
                                              document_digest=m.document_digest))
             # written chunk by chunk while the workers sign the next; committed once, below
             executemany(conn, _INSERT_LICENCE, rows)
-            executemany(conn, _INSERT_PENDING, pending)
+            if not reserve:
+                executemany(conn, _INSERT_PENDING, pending)
+        batch_id = _reserve_batch(session, department, planned[0].licence_type, results) if reserve else None
         session.commit()
-    ctx.anchor_wakeup()
-    return results
+    if not reserve:
+        ctx.anchor_wakeup()
+    return batch_id, results
+
+
+def _reserve_batch(session: Session, department: str, licence_type: str,
+                   issued: list[LicenceIssued]) -> int:
+    """Put ``issued`` in a batch of their own, without an outbox entry, inside the caller's transaction."""
+    leaves = [bytes.fromhex(i.leaf) for i in issued]
+    batch = AnchorBatch(department=department, licence_type=licence_type, root=MerkleTree(leaves).root.hex(),
+                        count=len(leaves), leaves=b"".join(leaves), outbox_id=None,
+                        created_at_ms=int(time.time() * 1000))
+    session.add(batch)
+    session.flush()
+    executemany(session.connection(), f"UPDATE {Licence.__tablename__} SET batch_id = ?, leaf_index = ? "
+                                      "WHERE identifier = ?",
+                [(batch.id, index, item.identifier) for index, item in enumerate(issued)])
+    return int(batch.id or 0)
+
+
+def _salts(fields: dict[str, str | int], given: dict[str, str] | None) -> dict[str, str] | None:
+    """Check the salts a request fixes: each names a field of the licence and is a well-formed salt."""
+    if not given:
+        return None
+    unknown = sorted(set(given).difference(fields))
+    if unknown:
+        raise BadRequest(f"salts given for fields the licence does not have: {unknown}", fields=unknown)
+    for key, salt in given.items():
+        try:
+            decode_salt(salt)
+        except InvalidLicence as exc:
+            raise BadRequest(f"the salt of {key} is not usable: {exc.reason}", field=f"salts.{key}") from None
+    return dict(given)
 
 
 _INSERT_LICENCE = (

@@ -54,6 +54,8 @@ class Planned(NamedTuple):
     valid_until: int | None
     fields: Fields
     disclosed: Fields
+    #: Salts the caller fixed for some fields (field → base64url salt); the rest are drawn.
+    salts: dict[str, str] | None = None
 
 
 class Minted(NamedTuple):
@@ -76,6 +78,7 @@ def mint(signer: Signer, issuer: Issuer, issued_at: int, planned: Sequence[Plann
             identifier=p.identifier, issuer_code=issuer.code, issuer_uscc=issuer.uscc,
             issuer_region=issuer.region, licence_type=p.licence_type, type_name=p.type_name,
             valid_from=p.valid_from, valid_until=p.valid_until, issued_at=issued_at, fields=p.fields,
+            salts=p.salts,
         )
         claims = LicenceClaims(
             identifier=p.identifier, issuer=issuer.code, issuer_region=issuer.region,

@@ -18,22 +18,25 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from ledger.domain.canonical import keccak256
 from ledger.domain.disclosure import Disclosure
 from ledger.domain.identifiers import to_bytes32
-from ledger.domain.property import Kind, unit_key
+from ledger.domain.property import Kind, UnitState, unit_key
+from ledger.domain.property_mirror import replay
 from ledger.domain.title_certificate import (
     PUBLIC_FIELDS,
+    UNIT_NUMBER_FIELD,
     TitleOwner,
     certificate_fields,
     owner_commitments,
 )
 from ledger.store.models import Licence
 from node.api.schemas import LicenceCreate
-from node.errors import BadRequest, ContractReverted, Unavailable
+from node.errors import BadRequest, ContractReverted, TitleNotHeld, Unavailable, UnknownTitle
 from node.services import actions, licences, status
+from node.services.property_view import title_event, title_events
 
 if TYPE_CHECKING:
     from node.runtime import Runtime
@@ -103,6 +106,56 @@ def _step(runtime: Runtime, department: str, unit_number: str, function: str,
 # ---------------------------------------------------------------------------- REGISTRY
 
 
+def certificate_request(unit_number: str, owners: Sequence[TitleOwner],
+                        salts: dict[str, str] | None = None) -> LicenceCreate:
+    """Return the title e-certificate of ``owners`` of ``unit_number`` as a licence request.
+
+    ``salts`` fixes the salts of chosen fields: a transfer keeps the buyers' ``owner<n>Id``
+    salts, so the certificate's owner commitments are the ones the case put on chain.
+    """
+    names = "、".join(o.name for o in owners)
+    if len(names) > 200:
+        raise BadRequest("the owners' names together exceed 200 characters", field="owners")
+    fields = certificate_fields(unit_number, owners)
+    try:
+        return LicenceCreate(type=CERTIFICATE_TYPE, holder_name=names, holder_id=owners[0].id_number,
+                             holder_id_type=owners[0].id_type, fields=fields,
+                             disclose=list(PUBLIC_FIELDS), salts=salts)
+    except ValidationError as exc:  # e.g. many long ID types joined in one field
+        raise BadRequest(f"the owners do not fit a title certificate: {exc.errors()[0]['msg']}",
+                         field="owners") from None
+
+
+def certificate_unit_number(runtime: Runtime, unit: bytes) -> str:
+    """Return the unit number of ``unit`` as the certificate of its current title, held here, names it.
+
+    UnknownTitle when no title of the unit is indexed; TitleNotHeld when this node did
+    not issue the title's certificate (another registry node registered it).
+    """
+    state = _current_title(runtime, unit)
+    with Session(runtime.engine) as s:
+        row = s.exec(select(Licence).where(col(Licence.leaf) == state.certificate_leaf.hex())).first()
+    number = None
+    if row is not None and row.licence_type == CERTIFICATE_TYPE:
+        number = next((d.value for d in map(Disclosure.from_json, json.loads(row.disclosures))
+                       if d.key == UNIT_NUMBER_FIELD), None)
+    if not isinstance(number, str) or unit_key(number) != unit:
+        raise TitleNotHeld("this node holds no certificate of the unit's current title, so it cannot "
+                           "name the unit", unit=unit.hex(), certificate_leaf=state.certificate_leaf.hex())
+    return number
+
+
+def _current_title(runtime: Runtime, unit: bytes) -> UnitState:
+    rows = title_events(runtime, unit)
+    mirrored = replay(unit, [title_event(r) for r in rows])
+    if not rows:
+        raise UnknownTitle("no title of the unit is indexed on this node", unit=unit.hex())
+    if mirrored.state is None:
+        raise Unavailable("the node cannot mirror this unit's first change", unit=unit.hex(),
+                          problem=mirrored.problem)
+    return mirrored.state
+
+
 def register(runtime: Runtime, department: str, unit_number: str,
              owners: Sequence[TitleOwner]) -> dict[str, Any]:
     """Register the title of ``unit_number`` and issue its e-certificate to the owners.
@@ -118,18 +171,7 @@ def register(runtime: Runtime, department: str, unit_number: str,
     stand_in = [(secrets.token_bytes(32), o.share) for o in owners]
     actions.preflight(runtime.ctx, department, REGISTER, "registerTitle",
                       [unit, stand_in, secrets.token_bytes(32)])
-    names = "、".join(o.name for o in owners)
-    if len(names) > 200:
-        raise BadRequest("the owners' names together exceed 200 characters", field="owners")
-    fields = certificate_fields(unit_number, owners)
-    try:
-        request = LicenceCreate(type=CERTIFICATE_TYPE, holder_name=names, holder_id=owners[0].id_number,
-                                holder_id_type=owners[0].id_type, fields=fields,
-                                disclose=list(PUBLIC_FIELDS))
-    except ValidationError as exc:  # e.g. many long ID types joined in one field
-        raise BadRequest(f"the owners do not fit a title certificate: {exc.errors()[0]['msg']}",
-                         field="owners") from None
-    issued = licences.issue(runtime.ctx, department, [request])[0]
+    issued = licences.issue(runtime.ctx, department, [certificate_request(unit_number, owners)])[0]
     with Session(runtime.engine) as s:
         row = s.get(Licence, issued.identifier)
         assert row is not None

@@ -46,7 +46,8 @@ def title_events(runtime: Runtime, unit: bytes) -> list[ChainEvent]:
             .order_by(col(ChainEvent.block_number), col(ChainEvent.log_index))))
 
 
-def _event(row: ChainEvent) -> TitleEvent:
+def title_event(row: ChainEvent) -> TitleEvent:
+    """Return an indexed ``TitleChanged`` row as the twin replays it."""
     a = json.loads(row.args)
     return TitleEvent(kind=int(a["kind"]), data=bytes.fromhex(a["data"]), at=int(a["at"]),
                       head=bytes.fromhex(a["head"]))
@@ -56,7 +57,7 @@ def mirror(runtime: Runtime, unit_number: str) -> tuple[MirroredUnit, list[Chain
     """Return the unit mirrored from the index, with the rows it came from."""
     unit = unit_key(unit_number)
     rows = title_events(runtime, unit)
-    return replay(unit, [_event(r) for r in rows]), rows
+    return replay(unit, [title_event(r) for r in rows]), rows
 
 
 def _code(value: bytes) -> str:

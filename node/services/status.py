@@ -38,6 +38,9 @@ def request_change(ctx: NodeContext, anchorer: Anchorer, department: str, identi
         if lic.department != department:
             raise Forbidden(f"only {lic.department} may change licence {identifier}",
                             identifier=identifier)
+        if lic.status not in _BY_NAME:  # void: never anchored, so the chain has no status to change
+            raise Conflict(f"cannot {action} a licence that is {lic.status}", identifier=identifier,
+                           status=lic.status)
         expected = _status_after_queue(s, lic)
     try:
         check_transition(expected, TARGET[action], reason or 0)

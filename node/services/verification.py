@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+from node.services import reserved
 from verifiers.verdict import Verdict
 from verifiers.verify import verify_token
 
@@ -35,7 +36,14 @@ def verify(runtime: Runtime, token: str, at: int | None = None) -> dict[str, Any
             result = verify_token(token, runtime.trust, now=now, verifier_region=region)
         else:
             result = replace(result, reason=f"{result.reason}: {peer.detail}")
+    void = (result.verdict is Verdict.NOT_ANCHORED_YET and result.leaf is not None
+            and result.issuer in runtime.ctx.identities and reserved.is_void(runtime, result.leaf))
+    if void:
+        result = replace(result, reason="void: the issuer's node voided this licence, as the "
+                                        "transaction that was to anchor it was never sent or was refused")
     body = result.to_json()
+    if void:
+        body["void"] = True
     body["checked_at"] = now
     body["indexed_block"] = runtime.indexer.cursor()
     if peer is not None:

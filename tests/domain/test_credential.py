@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,7 @@ from ledger.domain.credential import (
     present,
     verify_presentation,
 )
-from ledger.domain.disclosure import Disclosure
+from ledger.domain.disclosure import Disclosure, decode_salt, encode_salt
 from ledger.domain.errors import InvalidLicence, MalformedDocument, TamperedDocument
 from ledger.domain.identifiers import LicenceIdentifier
 
@@ -311,3 +312,34 @@ def test_bad_key_is_refused_even_after_good_use() -> None:
     issue(fields={"holderName": "x"})
     with pytest.raises(InvalidLicence):
         issue(fields={"holderName": 1.5})
+
+
+def test_given_salts_are_kept_for_their_fields_and_the_rest_drawn() -> None:
+    # a buyer's disclosure made before the licence exists, as a transfer case makes it
+    made_earlier = Disclosure(encode_salt(os.urandom(16)), "holderId", "110101199003077777")
+    first = issue(salts={"holderId": made_earlier.salt})
+    second = issue(salts={"holderId": made_earlier.salt})
+    mine = {d.key: d for d in first.disclosures}
+    assert mine["holderId"] == made_earlier
+    assert made_earlier.digest() in first.document["credentialSubject"]["_sd"]
+    others = {d.salt for d in first.disclosures if d.key != "holderId"}
+    assert others.isdisjoint(d.salt for d in second.disclosures if d.key != "holderId")
+    # the presentation of that one field verifies against the licence's leaf
+    verified = verify_presentation(present(first, ["holderId"]), expected_leaf=first.leaf)
+    assert verified.fields == {"holderId": "110101199003077777"}
+
+
+@pytest.mark.parametrize(("salts", "field"), [
+    ({"noSuchField": "AAAAAAAAAAAAAAAAAAAAAA"}, "salts"),
+    ({"holderId": "short"}, "salts.holderId"),
+    ({"holderId": "AAAAAAAAAAAAAAAAAAAAAB"}, "salts.holderId"),  # 22 characters with no 16-byte form
+])
+def test_unusable_given_salts_are_refused(salts: dict[str, str], field: str) -> None:
+    with pytest.raises(InvalidLicence) as caught:
+        issue(salts=salts)
+    assert caught.value.field == field
+
+
+@given(st.binary(min_size=16, max_size=16))
+def test_salts_decode_to_the_bytes_they_encode(raw: bytes) -> None:
+    assert decode_salt(encode_salt(raw)) == raw

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from eth_utils import keccak
-
 from ledger.domain.property import unit_key
 from node.services import actions
 from tests.node.conftest import DemoNode
@@ -31,17 +29,19 @@ def _post(demo: DemoNode, dept: str, path: str, body: dict[str, Any] | None = No
 
 def test_every_step_of_a_case_reaches_its_subscriber(demo: DemoNode) -> None:
     unit = unit_key(UNIT_NUMBER)
-    actions.perform(demo.runtime, "REGISTRY", "PropertyRegistry", "registerTitle",
-                    [unit, [(keccak(text="owner-salt|seller-99"), 1_000_000)], keccak(text="certificate-99")])
+    _post(demo, "REGISTRY", "/v1/property", {"unit_number": UNIT_NUMBER, "owners": [
+        {"id_number": "110101198002021234", "name": "孙七", "share": "100"}]})
     actions.perform(demo.runtime, "REGISTRY", "PropertyRegistry", "recordOwnerConsent", [unit, 1])
-    case = _post(demo, "HOUSING", "/v1/cases", CASE)["case_id"]
+    opened = _post(demo, "HOUSING", "/v1/cases", CASE)
+    case = opened["case_id"]
     receiver = Receiver()
     try:
         hook = _post(demo, "HOUSING", f"/v1/cases/{case}/webhooks", {"url": receiver.url})
         receiver.secret = hook["secret"]
         _post(demo, "TAX", f"/v1/cases/{case}/assess")
         _post(demo, "BANK", f"/v1/cases/{case}/fund", {"mint": True})
-        _post(demo, "REGISTRY", f"/v1/cases/{case}/settle")
+        _post(demo, "REGISTRY", f"/v1/cases/{case}/settle",
+              {"buyers": [{"name": "赵六", "disclosure": opened["buyers"][0]["disclosure"]}]})
         demo.settle()
         while demo.runtime.deliveries.run_once().attempted:
             pass

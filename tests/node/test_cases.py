@@ -44,11 +44,12 @@ def _account(demo: DemoNode, dept: str) -> str:
 
 @pytest.fixture(scope="module")
 def titled(any_chain_demo: DemoNode) -> DemoNode:
-    """The unit registered to one owner who consented, with a mortgage by BANK."""
+    """The unit registered by REGISTRY to one owner who consented, with a mortgage by BANK."""
     demo = any_chain_demo
     unit = unit_key(UNIT_NUMBER)
-    _do(demo, "REGISTRY", "registerTitle", unit, [(keccak(text="owner-salt|seller"), 1_000_000)],
-        keccak(text="certificate-0"))
+    registered = _post(demo, "REGISTRY", "/v1/property", {"unit_number": UNIT_NUMBER, "owners": [
+        {"id_number": "110101198001011234", "name": "李四", "share": "100"}]})
+    assert registered.status_code == 201, registered.text
     _do(demo, "REGISTRY", "recordOwnerConsent", unit, 1)
     _do(demo, "REGISTRY", "recordMortgage", unit, to_bytes32("BANK"), 1_000_000 * 100)
     return demo
@@ -56,6 +57,12 @@ def titled(any_chain_demo: DemoNode) -> DemoNode:
 
 def _post(demo: DemoNode, dept: str, path: str, body: dict[str, Any] | None = None) -> Any:
     return demo.client.post(path, json=body, headers=demo.headers(dept))
+
+
+def presented(opened: dict[str, Any], names: tuple[str, ...] = ("王五",)) -> dict[str, Any]:
+    """Return the settle body: each buyer's name and the disclosure ``case open`` gave them."""
+    return {"buyers": [{"name": name, "disclosure": b["disclosure"]}
+                       for name, b in zip(names, opened["buyers"], strict=True)]}
 
 
 def test_a_whole_transfer_through_the_api(titled: DemoNode) -> None:
@@ -86,17 +93,18 @@ def test_a_whole_transfer_through_the_api(titled: DemoNode) -> None:
     assert funded.json()["payer"] == _account(demo, "BANK")
 
     # The seller's bank has not released its mortgage: REGISTRY's settlement is refused, coded.
-    refused = _post(demo, "REGISTRY", f"/v1/cases/{case}/settle")
+    at_counter = presented(opened.json())
+    refused = _post(demo, "REGISTRY", f"/v1/cases/{case}/settle", at_counter)
     assert refused.status_code == 409 and refused.json()["error"]["code"] == "mortgage_not_released", refused.text
     _do(demo, "BANK", "releaseMortgage", unit_key(UNIT_NUMBER), 1)
     # A court seizes the unit: refused again, naming the guard.
     _do(demo, "COURT", "seize", unit_key(UNIT_NUMBER), keccak(text="order-1"), 30 * 86_400)
-    seized = _post(demo, "REGISTRY", f"/v1/cases/{case}/settle")
+    seized = _post(demo, "REGISTRY", f"/v1/cases/{case}/settle", at_counter)
     assert seized.status_code == 409 and seized.json()["error"]["code"] == "unit_seized", seized.text
     _do(demo, "COURT", "releaseSeizure", unit_key(UNIT_NUMBER), keccak(text="order-1"))
 
     tax_before, registry_before = _balance(demo, _account(demo, "TAX")), _balance(demo, _account(demo, "REGISTRY"))
-    settled = _post(demo, "REGISTRY", f"/v1/cases/{case}/settle")
+    settled = _post(demo, "REGISTRY", f"/v1/cases/{case}/settle", at_counter)
     assert settled.status_code == 200, settled.text
     s = settled.json()["settlement"]
     assert s["sellerFen"] == 500_000_000 - 14_563_107 - 873_786 - 4_854_369
@@ -123,7 +131,8 @@ def test_every_step_refuses_every_wrong_department(titled: DemoNode, step: str) 
             r = _post(demo, dept, "/v1/cases", body)
             assert r.status_code == 403 and r.json()["error"]["code"] == "missing_role", (dept, r.text)
         return
-    case = _post(demo, "HOUSING", "/v1/cases", body).json()["case_id"]
+    opened = _post(demo, "HOUSING", "/v1/cases", body).json()
+    case = opened["case_id"]
     try:
         if step in ("fund", "settle"):
             assert _post(demo, "TAX", f"/v1/cases/{case}/assess").status_code == 200
@@ -131,7 +140,8 @@ def test_every_step_refuses_every_wrong_department(titled: DemoNode, step: str) 
             assert _post(demo, "BANK", f"/v1/cases/{case}/fund", {"mint": True}).status_code == 200
         supply = _supply(demo)
         for dept in sorted(set(DEPARTMENTS) - allowed):
-            r = _post(demo, dept, f"/v1/cases/{case}/{step}", {"mint": True} if step == "fund" else None)
+            body = {"mint": True} if step == "fund" else presented(opened) if step == "settle" else None
+            r = _post(demo, dept, f"/v1/cases/{case}/{step}", body)
             assert r.status_code == 403 and r.json()["error"]["code"] == "missing_role", (dept, r.text)
             if step == "fund":  # the node's own check: the contract lets anyone pay in
                 assert r.json()["error"]["role"] == "BANK"
@@ -143,7 +153,8 @@ def test_every_step_refuses_every_wrong_department(titled: DemoNode, step: str) 
 
 def test_cancelling_a_funded_case_refunds_the_payer(titled: DemoNode) -> None:
     demo = titled
-    case = _post(demo, "HOUSING", "/v1/cases", {**CASE, "contract_number": "REFUND-1"}).json()["case_id"]
+    opened = _post(demo, "HOUSING", "/v1/cases", {**CASE, "contract_number": "REFUND-1"}).json()
+    case = opened["case_id"]
     assert _post(demo, "TAX", f"/v1/cases/{case}/assess").status_code == 200
     bank = _account(demo, "BANK")
     assert _post(demo, "BANK", f"/v1/cases/{case}/fund", {"mint": True}).status_code == 200
@@ -153,7 +164,7 @@ def test_cancelling_a_funded_case_refunds_the_payer(titled: DemoNode) -> None:
     assert closed.json()["closed"]["refundFen"] == 500_000_000 + 4_854_369 + 8_000
     assert _balance(demo, bank) - before == 500_000_000 + 4_854_369 + 8_000
     assert demo.client.get(f"/v1/cases/{case}").json()["state"] == "cancelled"
-    again = _post(demo, "REGISTRY", f"/v1/cases/{case}/settle")
+    again = _post(demo, "REGISTRY", f"/v1/cases/{case}/settle", presented(opened))
     assert again.status_code == 409 and again.json()["error"]["code"] == "wrong_state"
 
 

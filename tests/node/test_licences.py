@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import time
 
 from sqlalchemy import func
 from sqlmodel import Session, select
 
+from ledger.domain.disclosure import Disclosure, encode_salt
 from ledger.store.audit import verify_chain
 from ledger.store.models import AuditEntry, Licence
 from tests.node.conftest import DemoNode
@@ -156,3 +158,34 @@ def test_health_reports_chain_and_lag(demo: DemoNode) -> None:
     assert h["status"] == "ok" and h["chain_id"] == 1337
     assert h["indexer_lag"] == 0 and h["outbox_pending"] == 0
     assert h["chain_head_time"] >= int(time.time()) - 60
+
+
+def test_a_request_may_keep_given_salts_for_chosen_fields(demo: DemoNode) -> None:
+    salt = encode_salt(os.urandom(16))
+    earlier = Disclosure(salt, "legalRepresentative", "张三")  # a commitment made before issuing
+    r = demo.client.post("/v1/licences", json=business(7, salts={"legalRepresentative": salt}),
+                         headers=demo.headers("MARKET"))
+    assert r.status_code == 201, r.text
+    shown = demo.client.get(f"/v1/licences/{r.json()['identifier']}", headers=demo.headers("MARKET")).json()
+    disclosures = [Disclosure.from_json(d) for d in shown["disclosures"]]
+    assert earlier in disclosures
+    assert earlier.digest() in shown["document"]["credentialSubject"]["_sd"]
+    assert all(d.salt != salt for d in disclosures if d.key != "legalRepresentative")
+    # in a batch, each request keeps its own and only its own
+    two = demo.client.post("/v1/licences/batch", json={"licences": [
+        business(8, salts={"address": salt}), business(9)]}, headers=demo.headers("MARKET"))
+    assert two.status_code == 201, two.text
+    first, second = (demo.client.get(f"/v1/licences/{x['identifier']}", headers=demo.headers("MARKET")).json()
+                     for x in two.json()["results"])
+    assert [salt, "address", "北京市朝阳区建国路88号"] in first["disclosures"]
+    assert all(d[0] != salt for d in second["disclosures"])
+
+
+def test_unusable_salts_are_refused_before_anything_is_issued(demo: DemoNode) -> None:
+    before = licence_count(demo)
+    for salts, field in (({"noSuchField": "A" * 22}, None), ({"address": "short"}, "salts.address"),
+                         ({"address": "A" * 21 + "B"}, "salts.address")):
+        r = demo.client.post("/v1/licences", json=business(salts=salts), headers=demo.headers("MARKET"))
+        assert r.status_code == 400 and r.json()["error"]["code"] == "bad_request", r.text
+        assert r.json()["error"].get("field") == field
+    assert licence_count(demo) == before
