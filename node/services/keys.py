@@ -11,7 +11,13 @@ from sqlmodel import Session, col, select
 
 from ledger.store import audit
 from ledger.store.models import AnchorBatch, Licence, SigningKey
-from node.errors import ContractRefused, Unavailable
+from node.errors import (
+    ContractRefused,
+    KeyAlreadyRegistered,
+    NoPendingKey,
+    NotAdmitted,
+    Unavailable,
+)
 from node.services.outbox import drive_until_done, enqueue
 from verifiers.snapshot import ChainPosition, TrustSnapshot, export_snapshot
 from verifiers.trust import ALG_ES256, TrustRelation
@@ -31,38 +37,85 @@ def rotate(runtime: Runtime, department: str, alg: int = ALG_ES256,
     ctx.identity(department)
     with ctx.department_lock(department):
         with Session(ctx.engine) as s:
-            previous = s.exec(select(SigningKey).where(SigningKey.department == department,
-                                                       SigningKey.active == True)  # noqa: E712
-                              ).first()
+            previous = _active(s, department)
         new = ctx.keystore.create_signing_key(department, alg)
         with Session(ctx.engine) as s:
             s.add(SigningKey(kid=new.kid.hex(), department=department, alg=new.alg,
                              public_key=new.public_key_der.hex(), key_file=new.path.name,
                              created_at=int(time.time()), active=False))
-            entry = enqueue(s, department, "rotate_key", {
-                "kid": new.kid.hex(), "alg": new.alg, "public_key": new.public_key_der.hex()})
-            audit.append(s, actor=department, action="keys.rotate", subject=new.kid.hex())
             s.commit()
-            entry_id = entry.id
-        done = drive_until_done(runtime, entry_id, timeout)
-        if done.state != "mined":
-            raise ContractRefused(done.error_code or "rotation_failed")
-        block = ctx.gateway.block(done.block_number or 0)
-        valid_from = block.timestamp if block else int(time.time())
-        # The new key is valid from the block's time; wait for the wall clock to reach it.
-        while time.time() < valid_from:
-            time.sleep(min(0.05, valid_from - time.time()))
-        with Session(ctx.engine) as s:
-            s.execute(update(SigningKey).where(col(SigningKey.department) == department)
-                      .values(active=False))
-            s.execute(update(SigningKey).where(col(SigningKey.kid) == new.kid.hex())
-                      .values(active=True, registered_at=valid_from))
-            s.commit()
-        ctx.forget_signer(department)
+        done = _register(runtime, department, new.kid.hex(), new.alg, new.public_key_der.hex(),
+                         "keys.rotate", timeout)
     runtime.tick()
     return {"department": department, "kid": new.kid.hex(),
-            "previous_kid": previous.kid if previous else None, "valid_from": valid_from,
-            "transaction_hash": done.transaction_hash or ""}
+            "previous_kid": previous.kid if previous else None, **done}
+
+
+def register_pending(runtime: Runtime, department: str, timeout: float = 60.0) -> dict[str, object]:
+    """Register on chain the key ``regnode init`` made for a joining department, and sign with it.
+
+    Refused while the department already has a registered key (rotate instead) or while
+    the council has not added it to the directory as this node has indexed it.
+    """
+    ctx = runtime.ctx
+    ctx.identity(department)
+    runtime.tick()
+    if runtime.trust.department(department) is None:
+        raise NotAdmitted(f"the council has not added {department} to the directory yet (as far "
+                          "as this node has indexed)", department=department)
+    with ctx.department_lock(department):
+        with Session(ctx.engine) as s:
+            if _active(s, department) is not None:
+                raise KeyAlreadyRegistered(f"{department} already signs with a registered key; "
+                                           "use keys rotate for a new one", department=department)
+            pending = s.exec(select(SigningKey).where(
+                SigningKey.department == department, SigningKey.active == False,  # noqa: E712
+                col(SigningKey.registered_at).is_(None)).order_by(
+                col(SigningKey.created_at).desc())).first()
+        if pending is None:
+            raise NoPendingKey(f"{department} has no signing key waiting to be registered",
+                               department=department)
+        done = _register(runtime, department, pending.kid, pending.alg, pending.public_key,
+                         "keys.register", timeout)
+    runtime.tick()
+    return {"department": department, "kid": pending.kid, "previous_kid": None, **done}
+
+
+def _active(s: Session, department: str) -> SigningKey | None:
+    return s.exec(select(SigningKey).where(SigningKey.department == department,
+                                           SigningKey.active == True)  # noqa: E712
+                  ).first()
+
+
+def _register(runtime: Runtime, department: str, kid: str, alg: int, public_key: str,
+              action: str, timeout: float) -> dict[str, object]:
+    """Send ``rotateKey`` for a key already stored (inactive) and activate it once mined.
+
+    The caller holds the department's lock.
+    """
+    ctx = runtime.ctx
+    with Session(ctx.engine) as s:
+        entry = enqueue(s, department, "rotate_key", {"kid": kid, "alg": alg,
+                                                      "public_key": public_key})
+        audit.append(s, actor=department, action=action, subject=kid)
+        s.commit()
+        entry_id = entry.id
+    done = drive_until_done(runtime, entry_id, timeout)
+    if done.state != "mined":
+        raise ContractRefused(done.error_code or "rotation_failed")
+    block = ctx.gateway.block(done.block_number or 0)
+    valid_from = block.timestamp if block else int(time.time())
+    # The new key is valid from the block's time; wait for the wall clock to reach it.
+    while time.time() < valid_from:
+        time.sleep(min(0.05, valid_from - time.time()))
+    with Session(ctx.engine) as s:
+        s.execute(update(SigningKey).where(col(SigningKey.department) == department)
+                  .values(active=False))
+        s.execute(update(SigningKey).where(col(SigningKey.kid) == kid)
+                  .values(active=True, registered_at=valid_from))
+        s.commit()
+    ctx.forget_signer(department)
+    return {"valid_from": valid_from, "transaction_hash": done.transaction_hash or ""}
 
 
 def export(runtime: Runtime, department: str) -> bytes:
