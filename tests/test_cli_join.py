@@ -1,5 +1,7 @@
 """A department joins a running consortium through the CLI alone, as its engineers would.
 
+Every command goes through the `regnode` app (in process, to spare the busy test machine a
+Python start per command) except `regnode serve`, which runs as its own process per node.
 A demo consortium (`regnode init --demo`) runs on anvil with its own PostgreSQL schema and
 is served by `regnode serve`. Guangdong's market regulator initialises its node with
 `regnode init` (no --demo) on the same anvil and another schema, and hands its join request
@@ -18,11 +20,13 @@ from typing import Any
 
 import httpx
 import pytest
+from typer.testing import CliRunner
 
+from cli.main import app
 from node.chain.anvil import AnvilProcess
 from node.services.bootstrap import demo_uscc
 from tests.conftest import fresh_postgres_schema
-from tests.test_cli_e2e import BUSINESS, Server, free_port, rn
+from tests.test_cli_e2e import BUSINESS, Server, free_port
 
 pytestmark = [pytest.mark.anvil, pytest.mark.postgres, pytest.mark.slow]
 
@@ -32,10 +36,10 @@ GOOD_USCC = demo_uscc(GUANGDONG, 1)
 
 
 def cli(data: Path, *args: str, code: int = 0) -> Any:
-    """Run ``regnode ARGS --json`` against the node of ``data`` and return its JSON output."""
-    proc = rn(data, *args, "--json", ok=False)
-    assert proc.returncode == code, (args, proc.stdout, proc.stderr)
-    return json.loads(proc.stdout)
+    """Run ``regnode ARGS --json`` (in process) for the node of ``data``; return its JSON output."""
+    result = CliRunner().invoke(app, [*args, "--json"], env={"REGNODE_DATA": str(data)})
+    assert result.exit_code == code, (args, result.output, result.exception)
+    return json.loads(result.stdout)
 
 
 @dataclass
@@ -67,7 +71,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         port = free_port()
         made = cli(a, "init", "--demo", "--data", str(a), "--chain", anvil.url, "--db", db_a,
                    "--port", str(port))
-        server = Server(a, port, batch_interval_ms="100")
+        server = Server(a, port, startup_timeout=180, batch_interval_ms="100")
         try:
             yield World(anvil, a, server, str(made["registry_address"]), db_b, root)
         finally:
@@ -106,7 +110,7 @@ def test_a_department_joins_is_approved_issues_and_is_verified_valid(world: Worl
                 "--as", "HEALTH", code=2)
     assert again["error"]["code"] == "department_exists"
 
-    server_b = Server(b, port, batch_interval_ms="100")
+    server_b = Server(b, port, startup_timeout=180, batch_interval_ms="100")
     try:
         registered = cli(b, "keys", "register")
         assert registered["kid"] == request["signing_key"]["kid"]
