@@ -79,7 +79,6 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
 
 
 def test_a_department_joins_is_approved_issues_and_is_verified_valid(world: World) -> None:
-    a = world.a
     b = world.root / "b"
     port = free_port()
     request = cli(b, *world.join_args(b, port))
@@ -90,6 +89,18 @@ def test_a_department_joins_is_approved_issues_and_is_verified_valid(world: Worl
         k: v for k, v in request.items() if k not in ("data", "request_file")}
     assert (b / "regnode.toml").exists() and (b / "keys" / f"{GD}.account").exists()
 
+    # Its node serves at once, but cannot register its key before the council has added it.
+    server_b = Server(b, port, startup_timeout=180, batch_interval_ms="100")
+    try:
+        assert cli(b, "keys", "register", code=2)["error"]["code"] == "not_admitted"
+        _council_admits_and_b_is_verified(world, b, request, server_b)
+    finally:
+        server_b.stop()
+
+
+def _council_admits_and_b_is_verified(world: World, b: Path, request: dict[str, Any],
+                                      server_b: Server) -> None:
+    a = world.a
     # BANK holds no council seat; MARKET proposes, cannot vote twice, POLICE's approval carries it.
     assert cli(a, "council", "propose-department", "--request", str(b / "join-request.json"),
                "--as", "BANK", code=2)["error"]["code"] == "not_council_member"
@@ -110,34 +121,30 @@ def test_a_department_joins_is_approved_issues_and_is_verified_valid(world: Worl
                 "--as", "HEALTH", code=2)
     assert again["error"]["code"] == "department_exists"
 
-    server_b = Server(b, port, startup_timeout=180, batch_interval_ms="100")
-    try:
-        registered = cli(b, "keys", "register")
-        assert registered["kid"] == request["signing_key"]["kid"]
-        assert cli(b, "keys", "register", code=2)["error"]["code"] == "key_already_registered"
-        listed = {d["code"]: d for d in httpx.get(f"{world.a_server.url}/v1/departments", timeout=10).json()}
-        assert [k["kid"] for k in listed[GD]["keys"]] == [request["signing_key"]["kid"]]
+    registered = cli(b, "keys", "register")
+    assert registered["kid"] == request["signing_key"]["kid"]
+    assert cli(b, "keys", "register", code=2)["error"]["code"] == "key_already_registered"
+    listed = {d["code"]: d for d in httpx.get(f"{world.a_server.url}/v1/departments", timeout=10).json()}
+    assert [k["kid"] for k in listed[GD]["keys"]] == [request["signing_key"]["kid"]]
 
-        issued = cli(b, "licence", "issue", "--type", BUSINESS, "--holder-name", "广州示范贸易有限公司",
-                     "--holder-id", "91110105MA01ABCD2X", "--holder-id-type", "USCC")
-        server_b.wait_settled()
-        world.a_server.wait_settled()
-        token = issued["qr"]
-        assert cli(b, "verify", token)["verdict"] == "valid"  # its own region needs no trust
-        before = cli(a, "verify", token, code=1)
-        assert before["verdict"] == "unknown_issuer"
+    issued = cli(b, "licence", "issue", "--type", BUSINESS, "--holder-name", "广州示范贸易有限公司",
+                 "--holder-id", "91110105MA01ABCD2X", "--holder-id-type", "USCC")
+    server_b.wait_settled()
+    world.a_server.wait_settled()
+    token = issued["qr"]
+    assert cli(b, "verify", token)["verdict"] == "valid"  # its own region needs no trust
+    before = cli(a, "verify", token, code=1)
+    assert before["verdict"] == "unknown_issuer"
 
-        trust = cli(a, "council", "trust", "--verifier-region", BEIJING, "--issuer-region", GUANGDONG,
-                    "--type", BUSINESS, "--as", "HEALTH")
-        assert trust["function"] == "setTrust" and not trust["executed"]
-        cli(a, "council", "approve", str(trust["id"]), "--as", "MARKET")
-        shown = cli(a, "council", "proposal", str(trust["id"]), "--as", "POLICE")
-        assert shown["executed"] and len(shown["approved_by"]) == 2
-        after = cli(a, "verify", token)
-        assert after["verdict"] == "valid" and after["issuer"] == GD
-        assert after["peer"]["code"] == "proven"  # A fetched the proof from B's served node
-    finally:
-        server_b.stop()
+    trust = cli(a, "council", "trust", "--verifier-region", BEIJING, "--issuer-region", GUANGDONG,
+                "--type", BUSINESS, "--as", "HEALTH")
+    assert trust["function"] == "setTrust" and not trust["executed"]
+    cli(a, "council", "approve", str(trust["id"]), "--as", "MARKET")
+    shown = cli(a, "council", "proposal", str(trust["id"]), "--as", "POLICE")
+    assert shown["executed"] and len(shown["approved_by"]) == 2
+    after = cli(a, "verify", token)
+    assert after["verdict"] == "valid" and after["issuer"] == GD
+    assert after["peer"]["code"] == "proven"  # A fetched the proof from B's served node
 
 
 def test_init_refuses_bad_input_and_leaves_nothing_behind(world: World) -> None:
