@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -10,7 +11,7 @@ from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from ledger.store import audit
-from ledger.store.models import AnchorBatch, Licence, SigningKey
+from ledger.store.models import AnchorBatch, ChainEvent, Licence, SigningKey
 from node.errors import (
     ContractRefused,
     KeyAlreadyRegistered,
@@ -54,31 +55,40 @@ def rotate(runtime: Runtime, department: str, alg: int = ALG_ES256,
 def register_pending(runtime: Runtime, department: str, timeout: float = 60.0) -> dict[str, object]:
     """Register on chain the key ``regnode init`` made for a joining department, and sign with it.
 
-    Refused while the department already has a registered key (rotate instead) or while
-    the council has not added it to the directory as this node has indexed it.
+    Also finishes a registration or rotation whose transaction was confirmed only after
+    its request gave up waiting: that key is activated without sending anything. Refused
+    while the department already has a registered key (rotate instead) or while the
+    council has not added it to the directory as this node has indexed it.
     """
     ctx = runtime.ctx
     ctx.identity(department)
     runtime.tick()
-    if runtime.trust.department(department) is None:
-        raise NotAdmitted(f"the council has not added {department} to the directory yet (as far "
-                          "as this node has indexed)", department=department)
     with ctx.department_lock(department):
         with Session(ctx.engine) as s:
-            if _active(s, department) is not None:
-                raise KeyAlreadyRegistered(f"{department} already signs with a registered key; "
-                                           "use keys rotate for a new one", department=department)
+            active = _active(s, department)
             pending = s.exec(select(SigningKey).where(
                 SigningKey.department == department, SigningKey.active == False,  # noqa: E712
                 col(SigningKey.registered_at).is_(None)).order_by(
                 col(SigningKey.created_at).desc())).first()
-        if pending is None:
-            raise NoPendingKey(f"{department} has no signing key waiting to be registered",
-                               department=department)
-        done = _register(runtime, department, pending.kid, pending.alg, pending.public_key,
-                         "keys.register", timeout)
+        confirmed = _confirmed_from(runtime, pending.kid) if pending is not None else None
+        if pending is not None and confirmed is not None:
+            _activate(runtime, department, pending.kid, confirmed)
+            done: dict[str, object] = {"valid_from": confirmed, "transaction_hash": ""}
+        else:
+            if active is not None:
+                raise KeyAlreadyRegistered(f"{department} already signs with a registered key; "
+                                           "use keys rotate for a new one", department=department)
+            if pending is None:
+                raise NoPendingKey(f"{department} has no signing key waiting to be registered",
+                                   department=department)
+            if runtime.trust.department(department) is None:
+                raise NotAdmitted(f"the council has not added {department} to the directory yet "
+                                  "(as far as this node has indexed)", department=department)
+            done = _register(runtime, department, pending.kid, pending.alg, pending.public_key,
+                             "keys.register", timeout)
     runtime.tick()
-    return {"department": department, "kid": pending.kid, "previous_kid": None, **done}
+    return {"department": department, "kid": pending.kid,
+            "previous_kid": active.kid if active else None, **done}
 
 
 def _active(s: Session, department: str) -> SigningKey | None:
@@ -87,13 +97,26 @@ def _active(s: Session, department: str) -> SigningKey | None:
                   ).first()
 
 
+def _confirmed_from(runtime: Runtime, kid: str) -> int | None:
+    """Return the validFrom of key ``kid`` once its registration is indexed (confirmed), else None."""
+    with Session(runtime.engine) as s:
+        event = s.exec(select(ChainEvent).where(ChainEvent.name == "KeyRegistered",
+                                                ChainEvent.subject == kid)).first()
+    return int(json.loads(event.args)["validFrom"]) if event is not None else None
+
+
 def _register(runtime: Runtime, department: str, kid: str, alg: int, public_key: str,
               action: str, timeout: float) -> dict[str, object]:
-    """Send ``rotateKey`` for a key already stored (inactive) and activate it once mined.
+    """Send ``rotateKey`` for a key already stored (inactive) and activate it once confirmed.
 
-    The caller holds the department's lock.
+    The node signs with the key only once the indexer holds its ``KeyRegistered`` event, at
+    the configured confirmation depth, and from the time that event records: verifiers
+    trust keys only from the index, and a reorganisation may move the registration to a
+    later block (the outbox sends it again), which moves the key's validity with it. The
+    caller holds the department's lock.
     """
     ctx = runtime.ctx
+    deadline = time.monotonic() + timeout
     with Session(ctx.engine) as s:
         entry = enqueue(s, department, "rotate_key", {"kid": kid, "alg": alg,
                                                       "public_key": public_key})
@@ -103,9 +126,23 @@ def _register(runtime: Runtime, department: str, kid: str, alg: int, public_key:
     done = drive_until_done(runtime, entry_id, timeout)
     if done.state != "mined":
         raise ContractRefused(done.error_code or "rotation_failed")
-    block = ctx.gateway.block(done.block_number or 0)
-    valid_from = block.timestamp if block else int(time.time())
-    # The new key is valid from the block's time; wait for the wall clock to reach it.
+    while (valid_from := _confirmed_from(runtime, kid)) is None:
+        if time.monotonic() >= deadline:
+            raise Unavailable(
+                f"key {kid} is registered but not yet {ctx.settings.confirmations} blocks deep; "
+                "the department keeps its current key until then (`keys register` switches "
+                "once it is confirmed)", kid=kid, transaction_hash=done.transaction_hash)
+        if runtime.is_leader and not runtime.background_running:
+            runtime.tick()
+        time.sleep(0.02)
+    _activate(runtime, department, kid, valid_from)
+    return {"valid_from": valid_from, "transaction_hash": done.transaction_hash or ""}
+
+
+def _activate(runtime: Runtime, department: str, kid: str, valid_from: int) -> None:
+    """Make ``kid`` the department's signing key (the caller holds the department's lock)."""
+    ctx = runtime.ctx
+    # The key is valid from its block's time; wait for the wall clock to reach it.
     while time.time() < valid_from:
         time.sleep(min(0.05, valid_from - time.time()))
     with Session(ctx.engine) as s:
@@ -115,7 +152,6 @@ def _register(runtime: Runtime, department: str, kid: str, alg: int, public_key:
                   .values(active=True, registered_at=valid_from))
         s.commit()
     ctx.forget_signer(department)
-    return {"valid_from": valid_from, "transaction_hash": done.transaction_hash or ""}
 
 
 def export(runtime: Runtime, department: str) -> bytes:
