@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import eth_abi
 from eth_account.signers.local import LocalAccount
+from eth_utils import to_checksum_address
 from sqlmodel import Session
 
 from ledger.domain.errors import DomainError
@@ -128,7 +129,7 @@ def overview(runtime: Runtime, department: str) -> dict[str, Any]:
     account = None
     if runtime.settings.council_seats.get(department):
         account = seat(runtime, department).address
-    return {"members": ["0x" + m.hex() for m in members], "threshold": _view(runtime, "threshold")[0],
+    return {"members": [to_checksum_address(m) for m in members], "threshold": _view(runtime, "threshold")[0],
             "proposal_count": _view(runtime, "proposalCount")[0], "department": department,
             "seat": account, "is_member": account is not None and bytes.fromhex(account[2:]) in members}
 
@@ -148,6 +149,8 @@ def describe(action: bytes) -> dict[str, Any]:
 
 
 def _shown(typ: str, value: Any) -> Any:
+    if typ == "address":
+        return to_checksum_address(value)
     if typ == "bytes32":
         try:
             text = from_bytes32(value)
@@ -161,8 +164,8 @@ def proposal(runtime: Runtime, proposal_id: int) -> dict[str, Any]:
     """Return proposal ``proposal_id``: its action, approvals (and by whom) and whether it ran."""
     proposer, action, approvals, executed = _view(runtime, "proposal", proposal_id)
     members = [bytes(m) for m in _view(runtime, "councilMembers")[0]]
-    approved_by = ["0x" + m.hex() for m in members if _view(runtime, "hasApproved", proposal_id, m)[0]]
-    return {"id": proposal_id, "proposer": "0x" + bytes(proposer).hex(), **describe(bytes(action)),
+    approved_by = [to_checksum_address(m) for m in members if _view(runtime, "hasApproved", proposal_id, m)[0]]
+    return {"id": proposal_id, "proposer": to_checksum_address(bytes(proposer)), **describe(bytes(action)),
             "approvals": approvals, "threshold": _view(runtime, "threshold")[0],
             "approved_by": approved_by, "executed": executed}
 
