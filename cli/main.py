@@ -18,6 +18,7 @@ from rich.table import Table
 
 from cli.cases import case_app
 from cli.client import CliError, NodeClient, connect, data_dir, node_url
+from cli.council import council_app
 from cli.fees import fee_app
 from cli.output import AsOpt, DataOpt, JsonOpt, NodeOpt, console, emit, err_console, fail
 from cli.property import property_app
@@ -33,6 +34,7 @@ app.add_typer(snapshot_app, name="snapshot")
 app.add_typer(fee_app, name="fee")
 app.add_typer(property_app, name="property")
 app.add_typer(case_app, name="case")
+app.add_typer(council_app, name="council")
 
 
 
@@ -41,31 +43,73 @@ def _client(data: Path | None, node: str | None, dept: str | None) -> NodeClient
 
 
 # ------------------------------------------------------------------------------- node
+Opt = typer.Option
+
+
 @app.command()
-def init(data: DataOpt = None, demo: Annotated[bool, typer.Option(help="create a demo consortium")] = False,
-         chain: Annotated[str, typer.Option(help="'embedded' or a JSON-RPC URL")] = "embedded",
-         db: Annotated[str | None, typer.Option(help="SQLAlchemy URL (default: SQLite in the data folder)")] = None,
-         port: Annotated[int, typer.Option(help="port the node will serve on")] = 8000,
+def init(data: DataOpt = None, demo: Annotated[bool, Opt(help="create a demo consortium")] = False,
+         chain: Annotated[str, Opt(help="'embedded' or a JSON-RPC URL")] = "embedded",
+         db: Annotated[str | None, Opt(help="SQLAlchemy URL (default: SQLite in the data folder)")] = None,
+         port: Annotated[int, Opt(help="port the node will serve on")] = 8000,
+         department: Annotated[str | None, Opt(help="joining: the department's code")] = None,
+         name: Annotated[str | None, Opt(help="joining: the department's name")] = None,
+         uscc: Annotated[str | None, Opt(help="joining: its unified social credit code")] = None,
+         region: Annotated[str | None, Opt(help="joining: 6-digit division code")] = None,
+         roles: Annotated[str, Opt(help="joining: comma-separated roles")] = "ISSUER",
+         registry: Annotated[str | None, Opt(help="joining: the consortium's registry address")] = None,
+         registry_block: Annotated[int, Opt(help="joining: block to index from (its deployment)")] = 0,
+         endpoint: Annotated[str | None, Opt(help="joining: URL other nodes reach this one at")] = None,
+         chain_id: Annotated[int | None, Opt(help="joining: refuse a chain with another id")] = None,
+         fund: Annotated[bool, Opt(help="joining a test chain (anvil): give the account gas")] = False,
          as_json: JsonOpt = False) -> None:
-    """Create a data folder: keys, database, contracts (with --demo: a whole consortium)."""
+    """Create a data folder: with --demo a whole consortium, else a department joining one."""
     from node.services.bootstrap import InitError, init_demo
+    from node.services.context import Identity
+    from node.services.joining import JOIN_REQUEST_FILE, init_join
 
     folder = data_dir(data)
-    if not demo:
-        fail(CliError("not_supported", "only `init --demo` is available in this version; a "
-                       "department joining an existing consortium is not yet supported"), as_json)
     try:
-        with console.status("initialising") as status:
-            result = init_demo(folder, chain=chain, db_url=db, port=port,
-                               progress=lambda m: status.update(m))
+        if demo:
+            if department or registry:
+                raise CliError("bad_arguments", "--demo creates its own consortium: drop "
+                               "--department and --registry")
+            with console.status("initialising") as status:
+                made = init_demo(folder, chain=chain, db_url=db, port=port,
+                                 progress=lambda m: status.update(m))
+            emit(as_json, {"data": str(made.data_dir), "registry_address": made.registry_address,
+                           "fee_schedule_address": made.fee_schedule_address,
+                           "departments": made.departments, "chain": made.chain, "db": made.db_url},
+                 f"[green]initialised[/green] {folder} · registry {made.registry_address} · "
+                 f"departments {', '.join(made.departments)}\n"
+                 f"department tokens are in {folder / 'tokens.json'} (owner-only)")
+            return
+        identity = Identity(code=_required(department, "department"), name=_required(name, "name"),
+                            uscc=_required(uscc, "uscc"), region=_required(region, "region"),
+                            roles=tuple(r.strip().upper() for r in roles.split(",") if r.strip()),
+                            endpoint=endpoint or f"http://127.0.0.1:{port}")
+        with console.status("checking the chain and preparing the data folder"):
+            joined = init_join(folder, chain=chain, registry_address=_required(registry, "registry"),
+                               registry_block=registry_block, identity=identity, db_url=db,
+                               chain_id=chain_id, port=port, fund=fund)
     except InitError as exc:
-        fail(CliError(exc.code, exc.message), as_json)
-    payload = {"data": str(result.data_dir), "registry_address": result.registry_address,
-               "fee_schedule_address": result.fee_schedule_address,
-               "departments": result.departments, "chain": result.chain, "db": result.db_url}
-    emit(as_json, payload, f"[green]initialised[/green] {folder} · registry "
-         f"{result.registry_address} · departments {', '.join(result.departments)}\n"
-         f"department tokens are in {folder / 'tokens.json'} (owner-only)")
+        fail(CliError(exc.code, exc.message, dict(exc.fields)), as_json)
+    except CliError as exc:
+        fail(exc, as_json)
+    request = joined.request
+    emit(as_json, {**request, "data": str(folder), "request_file": str(folder / JOIN_REQUEST_FILE)},
+         f"[green]initialised[/green] {folder} for {identity.code}\n"
+         f"account {request['account']} · signing key {request['signing_key']['kid']} · "
+         f"endpoint {request['endpoint']}\n"
+         f"send {folder / JOIN_REQUEST_FILE} to a council member (`regnode council "
+         f"propose-department --request FILE`); once approved: `regnode serve`, then "
+         f"`regnode keys register`")
+
+
+def _required(value: str | None, option: str) -> str:
+    if not value:
+        raise CliError("missing_option", f"joining a consortium needs --{option} (or --demo for "
+                       "a demo consortium)")
+    return value
 
 
 @app.command()
@@ -79,7 +123,7 @@ def serve(data: DataOpt = None, port: Annotated[int | None, typer.Option()] = No
     folder = data_dir(data)
     if not (folder / "regnode.toml").exists():
         fail(CliError("not_initialised", f"{folder} is not a regnode data folder: run "
-                       "`regnode init --demo` first"), False)
+                       "`regnode init` first"), False)
     try:
         settings = load_settings(folder, port=port, host=host)
         settings.check_runnable()
@@ -301,6 +345,18 @@ def keys_rotate(data: DataOpt = None, node: NodeOpt = None, as_: AsOpt = None,
         fail(exc, as_json)
     emit(as_json, result, f"{result['department']} now signs with key {result['kid']} "
          f"(previous {result['previous_kid']})")
+
+
+@keys_app.command("register")
+def keys_register(data: DataOpt = None, node: NodeOpt = None, as_: AsOpt = None,
+                  as_json: JsonOpt = False) -> None:
+    """Register the signing key `regnode init` made, once the council has added the department."""
+    try:
+        result = _client(data, node, as_).json("POST", "/v1/keys/register")
+    except CliError as exc:
+        fail(exc, as_json)
+    emit(as_json, result, f"{result['department']} signs with key {result['kid']} from "
+         f"{result['valid_from']}")
 
 
 @snapshot_app.command("export")

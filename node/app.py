@@ -10,7 +10,7 @@ from importlib import resources
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
 
-from node.api import case_events, cases, errors, fees, licences, public
+from node.api import case_events, cases, council, errors, fees, licences, public
 from node.api import property as property_api
 from node.config import Settings
 from node.runtime import Runtime
@@ -46,6 +46,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     app.include_router(licences.outbox_router)
     app.include_router(property_api.router)
     app.include_router(case_events.router)
+    app.include_router(council.router)
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def verifier_page() -> str:

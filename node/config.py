@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     node_department: str = ""  # the department that signs snapshots by default
     verifier_region: str = "110000"
     departments: list[str] = Field(default_factory=list)  # identities this node holds
+    # Council seats this node holds: department code -> the key file name of the seat's chain
+    # account in <data>/keys (a department votes in the council only through its seat).
+    council_seats: dict[str, str] = Field(default_factory=dict)
     batch_size: int = 1024
     # processes that sign large issuing requests; None: one per core when there are several
     mint_workers: int | None = None
@@ -160,5 +163,7 @@ def _toml_value(value: Any) -> str:
         return str(value)
     if isinstance(value, list):
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items()) + " }"
     text = str(value).replace("\\", "\\\\").replace('"', '\\"')
     return f'"{text}"'

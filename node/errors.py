@@ -244,3 +244,27 @@ class InvalidLastEventId(BadRequest):
     """Raised when ``Last-Event-ID`` or ``after`` is not a non-negative event id."""
 
     code = "invalid_last_event_id"
+
+
+class NotCouncilMember(Forbidden):
+    """Raised when the calling department holds no council seat on this node."""
+
+    code = "not_council_member"
+
+
+class NotAdmitted(Conflict):
+    """Raised when a joining department acts on chain before the council has added it."""
+
+    code = "not_admitted"
+
+
+class KeyAlreadyRegistered(Conflict):
+    """Raised when a department that already signs with a registered key asks to register its first."""
+
+    code = "key_already_registered"
+
+
+class NoPendingKey(NotFound):
+    """Raised when a department has no signing key waiting to be registered."""
+
+    code = "no_pending_key"

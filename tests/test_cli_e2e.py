@@ -46,12 +46,12 @@ def rn_json(data: Path, *args: str, ok: bool = True) -> dict[str, object]:
 class Server:
     """A `regnode serve` process."""
 
-    def __init__(self, data: Path, port: int, **env: str) -> None:
+    def __init__(self, data: Path, port: int, startup_timeout: float = 60, **env: str) -> None:
         self.url = f"http://127.0.0.1:{port}"
         environ = {**os.environ, **{f"REGNODE_{k.upper()}": v for k, v in env.items()}}
         self.proc = subprocess.Popen([REGNODE, "serve", "--data", str(data), "--port", str(port)],
                                      env=environ, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + startup_timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"serve exited: {self.proc.stderr.read().decode() if self.proc.stderr else ''}")

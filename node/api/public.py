@@ -88,6 +88,12 @@ def rotate_key(rt: RuntimeDep, dept: DepartmentDep) -> KeyRotated:
     return KeyRotated(**keys.rotate(rt, dept))  # type: ignore[arg-type]
 
 
+@router.post("/v1/keys/register", response_model=KeyRotated)
+def register_key(rt: RuntimeDep, dept: DepartmentDep) -> KeyRotated:
+    """Register the signing key made at `regnode init` once the council has added the department."""
+    return KeyRotated(**keys.register_pending(rt, dept))  # type: ignore[arg-type]
+
+
 @router.put("/v1/endpoint", response_model=EndpointChanged)
 def set_endpoint(body: EndpointChange, rt: RuntimeDep, dept: DepartmentDep) -> EndpointChanged:
     """Publish in the on-chain directory where other nodes reach the caller's department."""

@@ -161,7 +161,7 @@ def wait(runtime: Runtime, entry_id: int, timeout: float = DEFAULT_TIMEOUT) -> A
     receipt = runtime.gateway.receipt(bytes.fromhex(row.transaction_hash))
     logs = [] if receipt is None else [g for g in receipt.logs
                                        if "to" in payload and g.address.hex() == payload["to"][2:]]
-    indexed = _await_index(runtime, row.block_number, deadline)
+    indexed = await_index(runtime, row.block_number, deadline)
     return ActionResult(outbox_id=entry_id, contract=name, function=function,
                         transaction_hash=row.transaction_hash, block_number=row.block_number,
                         gas_used=row.gas_used or 0, events=tuple(contract(name).decode_logs(logs)),
@@ -185,7 +185,7 @@ def _entry(runtime: Runtime, entry_id: int) -> OutboxEntry:
     return row
 
 
-def _await_index(runtime: Runtime, block_number: int, deadline: float) -> bool:
+def await_index(runtime: Runtime, block_number: int, deadline: float) -> bool:
     """Wait (within the deadline) for the index to reach ``block_number`` when it indexes at depth 0."""
     while runtime.indexer.cursor() < block_number:
         if runtime.settings.confirmations > 0 or time.monotonic() >= deadline:

@@ -1,6 +1,7 @@
 """Setting up a data folder: keys, database, contracts and (for the demo) a whole consortium.
 
-``init_demo`` creates a council of three (threshold two) and the departments
+``init_demo`` creates a council of three (threshold two, its seats held by MARKET,
+POLICE and HEALTH) and the departments
 MARKET, POLICE, HEALTH, REGISTRY, HOUSING, TAX, BANK and COURT, each with its own
 chain account and credential-signing key, deploys the registry, has the council
 add every department and has each department register its first key, and deploys
@@ -41,6 +42,8 @@ TOKENS_FILE = "tokens.json"
 FUNDING_WEI = 10**24
 COUNCIL_SIZE = 3
 COUNCIL_THRESHOLD = 2
+# The departments that hold the demo council's seats (``council-1`` … on chain), in order.
+COUNCIL_SEATS = ("MARKET", "POLICE", "HEALTH")
 # Fixed gas for the fee schedule's set-up (about twice what it uses: 1.8 M to deploy,
 # at most 130 k per publish); estimating each costs more time than the rest of the demo's set-up.
 FEE_DEPLOY_GAS = 4_000_000
@@ -245,6 +248,8 @@ def init_demo(data_dir: Path, chain: str = "embedded", db_url: str | None = None
             "fee_schedule_address": "0x" + fee_schedule.hex(),
             "transfer_cases_address": "0x" + cases.hex(),
             "departments": [i.code for i in identities], "node_department": "MARKET",
+            "council_seats": dict(zip(COUNCIL_SEATS, (f"council-{i + 1}" for i in range(COUNCIL_SIZE)),
+                                      strict=True)),
             "verifier_region": region, "webhook_secret": secrets.token_hex(32),
             "profile": "embedded" if chain == "embedded" else "department",
         }
@@ -260,73 +265,6 @@ def init_demo(data_dir: Path, chain: str = "embedded", db_url: str | None = None
                       settlement_token_address="0x" + property_contracts.settlement_token.hex(),
                       fee_schedule_address="0x" + fee_schedule.hex(),
                       transfer_cases_address="0x" + cases.hex())
-
-
-@dataclass
-class JoinResult:
-    """What ``init_join`` made: the new node's folder and the account the council must add."""
-
-    data_dir: Path
-    identity: Identity
-    account: str
-    tokens: dict[str, str]
-
-
-def init_join(data_dir: Path, chain: str, registry_address: str, registry_block: int,
-              identity: Identity, db_url: str | None = None, chain_id: int | None = None,
-              port: int = 8000, fund: bool = False) -> JoinResult:
-    """Prepare a node for one department joining an existing consortium on ``chain``.
-
-    Creates the department's chain account, database, API token and configuration
-    (indexing from ``registry_block``, where the registry was deployed). The council
-    then adds the department (``council.add_department_call`` with ``JoinResult.account``)
-    and the running node registers its first signing key (``keys.rotate``). ``fund``
-    gives the account gas money on a test chain (anvil).
-    """
-    if chain == "embedded":
-        raise InitError("the embedded chain lives inside one node; join over JSON-RPC")
-    if (data_dir / "regnode.toml").exists():
-        raise InitError(f"{data_dir} is already initialised", data_dir=str(data_dir))
-    gateway = open_gateway(chain, data_dir, chain_id or 0)
-    try:
-        if chain_id is not None and gateway.chain_id != chain_id:
-            raise InitError(f"{chain} is chain {gateway.chain_id}, not {chain_id}")
-        registry = bytes.fromhex(registry_address.removeprefix("0x"))
-        abi = contract("LicenceRegistry")
-        try:
-            abi.decode_output("departmentCount",
-                              gateway.call(registry, abi.encode_call("departmentCount")))
-        except Exception as exc:  # an empty address or another contract
-            raise InitError(f"no LicenceRegistry at {registry_address}: {exc}") from None
-        data_dir.mkdir(parents=True, exist_ok=True)  # only once chain and registry check out
-        keys = KeyStore(data_dir / "keys")
-        keys.ensure()
-        account = keys.create_account(identity.code)
-        if fund:
-            _fund(gateway, [_addr(account)])
-        actual_chain_id = gateway.chain_id
-    finally:
-        gateway.close()
-    engine_url = db_url or f"sqlite:///{(data_dir / 'ledger.sqlite3').resolve()}"
-    engine = make_engine(engine_url)
-    migrate(engine)
-    with Session(engine) as s:
-        tokens = {identity.code: issue_token(s, identity.code, label="join")}
-        s.commit()
-    engine.dispose()
-    write_identities(data_dir, [identity])
-    _write_tokens(data_dir, tokens)
-    config = {
-        "chain": chain, "chain_id": actual_chain_id, "registry_address": "0x" + registry.hex(),
-        "registry_block": registry_block, "port": port, "departments": [identity.code],
-        "node_department": identity.code, "verifier_region": identity.region,
-        "webhook_secret": secrets.token_hex(32), "profile": "consortium",
-    }
-    if db_url:
-        config["db_url"] = db_url
-    write_config_file(data_dir, config)
-    return JoinResult(data_dir=data_dir, identity=identity, account=account.address,
-                      tokens=tokens)
 
 
 def _write_tokens(data_dir: Path, tokens: dict[str, str]) -> None:

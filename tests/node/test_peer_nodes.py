@@ -36,8 +36,9 @@ from node.config import load_settings
 from node.keys import KeyStore
 from node.runtime import Runtime
 from node.services import council, keys
-from node.services.bootstrap import InitError, demo_uscc, init_demo, init_join, read_tokens
+from node.services.bootstrap import InitError, demo_uscc, init_demo, read_tokens
 from node.services.context import Identity
+from node.services.joining import init_join
 from tests.conftest import fresh_postgres_schema
 from tests.node.conftest import DemoNode
 from tests.node.served import ServedApp
@@ -384,7 +385,7 @@ def test_the_snapshot_carries_trusted_foreign_leaves_a_never_verified_online(
 def test_joining_refuses_a_wrong_chain_or_registry(consortium: Consortium, tmp_path: Path) -> None:
     settings = consortium.a.runtime.settings
     identity = Identity(code="GDPOLICE", name="广东省公安厅", uscc=demo_uscc(GUANGDONG, 2),
-                        region=GUANGDONG, roles=("ISSUER",))
+                        region=GUANGDONG, roles=("ISSUER",), endpoint="http://127.0.0.1:1")
     not_a_registry = consortium.council_members[0].address
     with pytest.raises(InitError, match="no LicenceRegistry"):
         init_join(tmp_path / "x", chain=settings.chain, registry_address=not_a_registry,
