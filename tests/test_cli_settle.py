@@ -46,7 +46,7 @@ def test_a_settlement_through_the_cli(node: tuple[Path, str], tmp_path: Path) ->
                  "--seller-account", "0x" + "7c" * 20, "--as", "HOUSING")
     cid = opened["case_id"]
     assessed = cli(node, "case", "assess", cid, "--as", "TAX")
-    cli(node, "case", "fund", cid, "--as", "BANK")
+    cli(node, "case", "fund", cid, "--mint", "--as", "BANK")
     first, second = opened["buyers"]
     by_option = f"陈五:{first['disclosure'][0]}:owner1Id:{first['disclosure'][2]}"
 

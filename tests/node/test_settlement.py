@@ -66,7 +66,7 @@ def case(demo: DemoNode) -> Iterator[dict[str, Any]]:
     actions.perform(demo.runtime, "REGISTRY", "PropertyRegistry", "recordOwnerConsent", [unit_key(UNIT_NUMBER), 1])
     opened = _ok(_post(demo, "HOUSING", "/v1/cases", CASE))
     assessed = _ok(_post(demo, "TAX", f"/v1/cases/{opened['case_id']}/assess"))
-    _ok(_post(demo, "BANK", f"/v1/cases/{opened['case_id']}/fund"))
+    _ok(_post(demo, "BANK", f"/v1/cases/{opened['case_id']}/fund", {"mint": True}))
     yield {"registered": registered, "opened": opened, "assessed": assessed}
 
 

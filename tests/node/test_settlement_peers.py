@@ -28,8 +28,9 @@ from node.config import load_settings
 from node.keys import KeyStore
 from node.runtime import Runtime
 from node.services import actions, council, keys
-from node.services.bootstrap import demo_uscc, init_demo, init_join, read_tokens
+from node.services.bootstrap import demo_uscc, init_demo, read_tokens
 from node.services.context import Identity
+from node.services.joining import init_join
 from tests.conftest import fresh_postgres_schema
 from tests.node.conftest import DemoNode
 from tests.node.served import ServedApp
@@ -109,7 +110,7 @@ def test_registry_settles_with_a_voucher_from_another_tax_node(pair: Pair) -> No
     b.runtime.tick()  # B indexes the case
     assessed = _ok(b.client.post(f"/v1/cases/{cid}/assess", headers=b.headers(TAX2)))
     a.runtime.tick()
-    _ok(a.client.post(f"/v1/cases/{cid}/fund", headers=a.headers("BANK")))
+    _ok(a.client.post(f"/v1/cases/{cid}/fund", json={"mint": True}, headers=a.headers("BANK")))
     at_counter: dict[str, Any] = {"buyers": [{"name": BUYER["name"], "disclosure": opened["buyers"][0]["disclosure"]}]}
 
     required = a.client.post(f"/v1/cases/{cid}/settle", json=at_counter, headers=a.headers("REGISTRY"))
