@@ -18,7 +18,7 @@ import cbor2
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
-from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from pycose.algorithms import EdDSA, Es256, Es384
 from pycose.headers import KID, Algorithm
 from pycose.messages import Sign1Message
@@ -168,6 +168,52 @@ class UnverifiedSign1:
 
 def parse_sign1(data: bytes) -> UnverifiedSign1:
     """Read a tagged COSE_Sign1 without checking it; raise MalformedToken('cose', …)."""
+    return UnverifiedSign1(*read_sign1(data))
+
+
+def read_sign1(data: bytes) -> tuple[dict[int, Any], int, bytes, bytes, bytes, bytes]:
+    """Return the fields of `parse_sign1` as a tuple (the verifier's hot path makes no object)."""
+    fields = _read_compact(data)
+    return fields if fields is not None else _read_general(data)
+
+
+def _read_compact(data: bytes) -> tuple[dict[int, Any], int, bytes, bytes, bytes, bytes] | None:
+    """Read the exact layout `Signer.sign1` writes by slicing, or return None for anything else.
+
+    18([bstr {1: alg, 4: kid}, {}, bstr payload (24..65535 bytes), bstr signature]) with
+    every head in its shortest form and nothing after the signature: what cbor2 would
+    decode from these bytes, without building the CBOR objects.
+    """
+    if len(data) < 32 or data[0] != 0xD2 or data[1] != 0x84 or not 0x40 < data[2] < 0x58:
+        return None
+    end = 3 + data[2] - 0x40
+    known = _FAST_HEADERS.get(data[3:end - KID_LENGTH])
+    if known is None or len(known[0]) + KID_LENGTH != end - 3 or data[end] != 0xA0:
+        return None
+    head = data[end + 1]
+    if head == 0x58:
+        start = end + 3
+        size = data[end + 2]
+        if size < 24:
+            return None
+    elif head == 0x59:
+        start = end + 4
+        size = (data[end + 2] << 8) | data[end + 3]
+        if size < 0x100:
+            return None
+    else:
+        return None
+    stop = start + size
+    alg = known[1]
+    length = _SIGNATURE_LENGTH[alg]
+    if len(data) != stop + 2 + length or data[stop] != 0x58 or data[stop + 1] != length:
+        return None
+    kid = data[end - KID_LENGTH:end]
+    sig_structure = b"".join((_SIG_STRUCTURE_HEAD, data[2:end], b"\x40", data[end + 1:stop]))
+    return {1: alg, 4: kid}, alg, kid, data[start:stop], data[stop + 2:], sig_structure
+
+
+def _read_general(data: bytes) -> tuple[dict[int, Any], int, bytes, bytes, bytes, bytes]:
     try:
         message = cbor2.loads(data)
     except Exception as exc:  # cbor2 raises many types on hostile input
@@ -195,7 +241,7 @@ def parse_sign1(data: bytes) -> UnverifiedSign1:
         _SIG_STRUCTURE_HEAD, _bstr_head(len(protected_bstr)), protected_bstr,
         b"\x40", _bstr_head(len(payload)), payload,
     ))
-    return UnverifiedSign1(header, alg, kid, payload, signature, sig_structure)
+    return header, alg, kid, payload, signature, sig_structure
 
 
 def _decode_protected(protected_bstr: bytes) -> dict[int, Any]:
@@ -293,8 +339,27 @@ def _checker(
     def check(signature: bytes, data: bytes) -> None:
         if len(signature) != 2 * size:
             raise InvalidSignature
-        r = int.from_bytes(signature[:size], "big")
-        s = int.from_bytes(signature[size:], "big")
-        verify(encode_dss_signature(r, s), data, algorithm)
+        verify(raw_to_der(signature), data, algorithm)
 
     return check
+
+
+def raw_to_der(signature: bytes) -> bytes:
+    """Return a raw ECDSA signature r‖s (two equal halves) as DER, as encode_dss_signature would.
+
+    Written out because converting both halves to int and back through cryptography's
+    encode_dss_signature costs more than the rest of the signature check's Python.
+    """
+    half = len(signature) // 2
+    r = signature[:half].lstrip(b"\0")
+    s = signature[half:].lstrip(b"\0")
+    if not r or r[0] > 0x7F:  # DER INTEGERs are signed: a set top bit needs a zero byte first
+        r = b"\0" + r
+    if not s or s[0] > 0x7F:
+        s = b"\0" + s
+    # P-256 and P-384 halves give at most 2 × (2 + 49) bytes: every length fits one byte.
+    return b"".join((b"\x30", _SHORT[len(r) + len(s) + 4], b"\x02", _SHORT[len(r)], r,
+                     b"\x02", _SHORT[len(s)], s))
+
+
+_SHORT = [bytes((n,)) for n in range(128)]
