@@ -184,29 +184,27 @@ def _read_compact(data: bytes) -> tuple[dict[int, Any], int, bytes, bytes, bytes
     every head in its shortest form and nothing after the signature: what cbor2 would
     decode from these bytes, without building the CBOR objects.
     """
-    if len(data) < 32 or data[0] != 0xD2 or data[1] != 0x84 or not 0x40 < data[2] < 0x58:
+    if len(data) < 32:
         return None
-    end = 3 + data[2] - 0x40
-    known = _FAST_HEADERS.get(data[3:end - KID_LENGTH])
-    if known is None or len(known[0]) + KID_LENGTH != end - 3 or data[end] != 0xA0:
+    known = _COMPACT_HEADS.get(data[:8]) or _COMPACT_HEADS.get(data[:9])
+    if known is None:
         return None
+    alg, end, tail = known  # end: where the kid stops and the empty unprotected map {} sits
     head = data[end + 1]
-    if head == 0x58:
-        start = end + 3
-        size = data[end + 2]
-        if size < 24:
-            return None
-    elif head == 0x59:
-        start = end + 4
-        size = (data[end + 2] << 8) | data[end + 3]
+    if data[end] != 0xA0:
+        return None
+    if head == 0x59:
+        start, size = end + 4, (data[end + 2] << 8) | data[end + 3]
         if size < 0x100:
+            return None
+    elif head == 0x58:
+        start, size = end + 3, data[end + 2]
+        if size < 24:
             return None
     else:
         return None
     stop = start + size
-    alg = known[1]
-    length = _SIGNATURE_LENGTH[alg]
-    if len(data) != stop + 2 + length or data[stop] != 0x58 or data[stop + 1] != length:
+    if len(data) != stop + len(tail) + tail[1] or data[stop:stop + 2] != tail:
         return None
     kid = data[end - KID_LENGTH:end]
     sig_structure = b"".join((_SIG_STRUCTURE_HEAD, data[2:end], b"\x40", data[end + 1:stop]))
@@ -287,6 +285,17 @@ _FAST_HEADERS: dict[bytes, tuple[bytes, int]] = {
         (b"\xa2\x01\x27\x04\x48", ALG_EDDSA),
         (b"\xa2\x01\x38\x22\x04\x48", ALG_ES384),
     )
+}
+
+
+#: COSE_Sign1 heads `Signer.sign1` writes, tag 18 to the kid's bstr head, by length:
+#: (alg, where the kid ends, the signature's bstr head).
+_COMPACT_HEADS: dict[bytes, tuple[int, int, bytes]] = {
+    _SIGN1_HEAD + bytes((0x40 + len(prefix) + KID_LENGTH,)) + prefix: (
+        alg, len(_SIGN1_HEAD) + 1 + len(prefix) + KID_LENGTH,
+        bytes((0x58, _SIGNATURE_LENGTH[alg])),
+    )
+    for prefix, (_, alg) in _FAST_HEADERS.items()
 }
 
 
