@@ -360,8 +360,11 @@ def raw_to_der(signature: bytes) -> bytes:
     encode_dss_signature costs more than the rest of the signature check's Python.
     """
     half = len(signature) // 2
-    r = signature[:half].lstrip(b"\0")
-    s = signature[half:].lstrip(b"\0")
+    r, s = signature[:half], signature[half:]
+    if half in (32, 48) and r[0] and s[0]:  # nothing to strip: all but ~1 in 128 signatures
+        head, middle = _DER_PARTS[half, r[0] > 0x7F, s[0] > 0x7F]
+        return b"".join((head, r, middle, s))
+    r, s = r.lstrip(b"\0"), s.lstrip(b"\0")
     if not r or r[0] > 0x7F:  # DER INTEGERs are signed: a set top bit needs a zero byte first
         r = b"\0" + r
     if not s or s[0] > 0x7F:
@@ -372,3 +375,11 @@ def raw_to_der(signature: bytes) -> bytes:
 
 
 _SHORT = [bytes((n,)) for n in range(128)]
+#: (half size, r needs a zero byte, s needs one) → the DER bytes before r and between r and s.
+_DER_PARTS: dict[tuple[int, bool, bool], tuple[bytes, bytes]] = {
+    (half, pad_r, pad_s): (
+        bytes((0x30, 2 * half + 4 + pad_r + pad_s, 0x02, half + pad_r)) + b"\0" * pad_r,
+        bytes((0x02, half + pad_s)) + b"\0" * pad_s,
+    )
+    for half in (32, 48) for pad_r in (False, True) for pad_s in (False, True)
+}

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import cbor2
 
@@ -92,47 +92,70 @@ class LicenceClaims:
     @classmethod
     def from_cbor(cls, payload: bytes) -> LicenceClaims:
         """Type a CBOR claims payload; raise MalformedToken('claims', …) on any wrong shape."""
-        try:
-            # read_size: cbor2 then reads its input in one go instead of a call per item
-            raw = cbor2.loads(payload, read_size=_CBOR_READ_SIZE)
-        except Exception as exc:  # cbor2 raises many types on hostile input
-            raise MalformedToken("claims", f"payload is not CBOR: {exc}") from None
-        if type(raw) is not dict:
-            raise MalformedToken("claims", "payload is not a map")
-        keys = raw.keys()
-        if not keys <= _CLAIM_KEYS:
-            unknown = sorted(repr(k) for k in keys - _CLAIM_KEYS)
-            raise MalformedToken("claims", f"unknown claim keys {unknown}")
-        if len(raw) < len(_REQUIRED_KEYS) or not keys >= _REQUIRED_KEYS:
-            raise MalformedToken("claims", f"claims {sorted(_REQUIRED_KEYS - keys)} are missing")
-        # `type(x) is` rather than isinstance: a CBOR true must not pass for an int.
-        if type(raw[1]) is not int or raw[1] != FORMAT_VERSION:
-            raise MalformedToken("claims", f"format version {raw[1]!r} is not {FORMAT_VERSION}")
-        identifier, issuer, region, licence_type, type_name = raw[2], raw[3], raw[4], raw[5], raw[6]
-        if not (type(identifier) is str and type(issuer) is str and type(region) is str
-                and type(licence_type) is str and type(type_name) is str
-                and identifier and issuer and region and licence_type):
-            key = next(k for k in _TEXT_KEYS if type(raw[k]) is not str or (not raw[k] and k != 6))
-            raise MalformedToken("claims", f"claim {key} is not non-empty text")
-        issued_at, valid_from, valid_until = raw[7], raw[8], raw.get(9)
-        if not (type(issued_at) is int and type(valid_from) is int
-                and (valid_until is None or type(valid_until) is int)
-                and 0 <= issued_at <= _MAX_TIME and 0 <= valid_from <= _MAX_TIME
-                and (valid_until is None or 0 <= valid_until <= _MAX_TIME)):
-            key = next(k for k in _TIME_KEYS if type(raw.get(k, 0)) is not int
-                       or not 0 <= raw.get(k, 0) <= _MAX_TIME)
-            raise MalformedToken("claims", f"claim {key} is not a unix time")
-        digest = raw[10]
-        if type(digest) is not bytes or len(digest) != 32:
-            raise MalformedToken("claims", "document digest (10) is not 32 bytes")
-        disclosed = raw[11]
-        if type(disclosed) is not dict:
-            raise MalformedToken("claims", "disclosed fields (11) are not a map")
-        # The types of all keys and values, gathered in C rather than looped over in Python.
-        if not ({*map(type, disclosed)} <= _TEXT and {*map(type, disclosed.values())} <= _TEXT_OR_INT):
-            raise MalformedToken("claims", "disclosed fields (11) must map text to text or int")
-        return cls(identifier, issuer, region, licence_type, type_name, issued_at, valid_from,
-                   valid_until, digest, disclosed)
+        return cls(*read_claims(payload))
+
+
+class ClaimFields(NamedTuple):
+    """The fields of `LicenceClaims` as read from a payload: what the verifier's hot path uses."""
+
+    identifier: str
+    issuer: str
+    issuer_region: str
+    licence_type: str
+    type_name: str
+    issued_at: int
+    valid_from: int
+    valid_until: int | None
+    document_digest: bytes
+    disclosed: dict[str, DisclosedValue]
+
+
+def read_claims(payload: bytes) -> ClaimFields:
+    """Type a CBOR claims payload; raise MalformedToken('claims', …) on any wrong shape.
+
+    A tuple, not `LicenceClaims`: a frozen dataclass costs a setattr call per field.
+    """
+    try:
+        # read_size: cbor2 then reads its input in one go instead of a call per item
+        raw = cbor2.loads(payload, read_size=_CBOR_READ_SIZE)
+    except Exception as exc:  # cbor2 raises many types on hostile input
+        raise MalformedToken("claims", f"payload is not CBOR: {exc}") from None
+    if type(raw) is not dict:
+        raise MalformedToken("claims", "payload is not a map")
+    keys = raw.keys()
+    if not keys <= _CLAIM_KEYS:
+        unknown = sorted(repr(k) for k in keys - _CLAIM_KEYS)
+        raise MalformedToken("claims", f"unknown claim keys {unknown}")
+    if len(raw) < len(_REQUIRED_KEYS) or not keys >= _REQUIRED_KEYS:
+        raise MalformedToken("claims", f"claims {sorted(_REQUIRED_KEYS - keys)} are missing")
+    # `type(x) is` rather than isinstance: a CBOR true must not pass for an int.
+    if type(raw[1]) is not int or raw[1] != FORMAT_VERSION:
+        raise MalformedToken("claims", f"format version {raw[1]!r} is not {FORMAT_VERSION}")
+    identifier, issuer, region, licence_type, type_name = raw[2], raw[3], raw[4], raw[5], raw[6]
+    if not (type(identifier) is str and type(issuer) is str and type(region) is str
+            and type(licence_type) is str and type(type_name) is str
+            and identifier and issuer and region and licence_type):
+        key = next(k for k in _TEXT_KEYS if type(raw[k]) is not str or (not raw[k] and k != 6))
+        raise MalformedToken("claims", f"claim {key} is not non-empty text")
+    issued_at, valid_from, valid_until = raw[7], raw[8], raw.get(9)
+    if not (type(issued_at) is int and type(valid_from) is int
+            and (valid_until is None or type(valid_until) is int)
+            and 0 <= issued_at <= _MAX_TIME and 0 <= valid_from <= _MAX_TIME
+            and (valid_until is None or 0 <= valid_until <= _MAX_TIME)):
+        key = next(k for k in _TIME_KEYS if type(raw.get(k, 0)) is not int
+                   or not 0 <= raw.get(k, 0) <= _MAX_TIME)
+        raise MalformedToken("claims", f"claim {key} is not a unix time")
+    digest = raw[10]
+    if type(digest) is not bytes or len(digest) != 32:
+        raise MalformedToken("claims", "document digest (10) is not 32 bytes")
+    disclosed = raw[11]
+    if type(disclosed) is not dict:
+        raise MalformedToken("claims", "disclosed fields (11) are not a map")
+    # The types of all keys and values, gathered in C rather than looped over in Python.
+    if not ({*map(type, disclosed)} <= _TEXT and {*map(type, disclosed.values())} <= _TEXT_OR_INT):
+        raise MalformedToken("claims", "disclosed fields (11) must map text to text or int")
+    return ClaimFields(identifier, issuer, region, licence_type, type_name, issued_at, valid_from,
+                       valid_until, digest, disclosed)
 
 
 _CBOR_READ_SIZE = 4096
@@ -236,13 +259,14 @@ def _zlib_reason(compressed: bytes, exc: zlib.error) -> str:
 
 def parse_token(text: str | bytes) -> UnverifiedToken:
     """Read QR text without checking its signature; raise MalformedToken."""
-    return UnverifiedToken(*read_token(text))
+    protected, alg, kid, claims, signature, sig_structure, cose = read_token(text)
+    return UnverifiedToken(protected, alg, kid, LicenceClaims(*claims), signature, sig_structure, cose)
 
 
 def read_token(
     text: str | bytes,
-) -> tuple[dict[int, Any], int, bytes, LicenceClaims, bytes, bytes, bytes]:
+) -> tuple[dict[int, Any], int, bytes, ClaimFields, bytes, bytes, bytes]:
     """Return the fields of `parse_token` as a tuple (the verifier's hot path makes no object)."""
     cose = decode_cose(text)
     protected, alg, kid, payload, signature, sig_structure = read_sign1(cose)
-    return protected, alg, kid, LicenceClaims.from_cbor(payload), signature, sig_structure, cose
+    return protected, alg, kid, read_claims(payload), signature, sig_structure, cose

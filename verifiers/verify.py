@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from verifiers.cose import verify_signature
 from verifiers.errors import MalformedToken
-from verifiers.token import LicenceClaims, leaf_of, read_token
+from verifiers.token import ClaimFields, leaf_of, read_token
 from verifiers.trust import DepartmentRecord, KeyRecord, LicenceStatus, TrustSource
 from verifiers.verdict import Verdict, VerificationResult
 
@@ -20,7 +20,7 @@ def verify_token(
     Bad tokens of any kind give a verdict; only programming errors raise.
     """
     try:
-        # The fields of parse_token's UnverifiedToken, without making one.
+        # parse_token's fields, without making an UnverifiedToken and LicenceClaims of them.
         _, alg, kid, unverified, signature, sig_structure, _ = read_token(text)
     except MalformedToken as exc:
         return VerificationResult(Verdict.MALFORMED, f"{exc.stage}: {exc.detail}")
@@ -69,7 +69,7 @@ def verify_token(
 
 def _issuer_problem(
     kid: bytes,
-    unverified: LicenceClaims,
+    unverified: ClaimFields,
     key: KeyRecord | None,
     department: DepartmentRecord | None,
     trust: TrustSource,
@@ -113,7 +113,7 @@ def _key_problem(key: KeyRecord, issued_at: int) -> str:
 def _result(
     verdict: Verdict,
     reason: str,
-    claims: LicenceClaims,
+    claims: ClaimFields,
     department: DepartmentRecord,
     kid_hex: str,
     leaf_hex: str,
