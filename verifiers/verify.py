@@ -9,7 +9,7 @@ from verifiers.cose import verify_signature
 from verifiers.errors import MalformedToken
 from verifiers.token import ClaimFields, leaf_of, read_token
 from verifiers.trust import DepartmentRecord, KeyRecord, LicenceStatus, TrustSource
-from verifiers.verdict import Verdict, VerificationResult
+from verifiers.verdict import Verdict, VerificationResult, make_result
 
 
 def verify_token(
@@ -120,7 +120,7 @@ def _result(
     status_reason: int | None,
     status_since: int | None,
 ) -> VerificationResult:
-    return VerificationResult(
+    return make_result(
         verdict, reason, claims.issuer, department.name, claims.issuer_region,
         claims.licence_type, claims.type_name, claims.identifier, claims.issued_at,
         claims.valid_from, claims.valid_until, dict(claims.disclosed), kid_hex, leaf_hex,
