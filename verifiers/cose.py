@@ -1,9 +1,9 @@
 """COSE_Sign1: signing with pycose, and a fast parse-then-verify path.
 
-Tokens and snapshots are *built* with pycose. They are *read* here with cbor2
-and checked with `cryptography` directly, because the verifier must manage well
-over ten thousand checks a second; `tests/verifiers/test_cose.py` proves both
-paths agree.
+Tokens and snapshots are *built* with pycose. They are *read* here (by slicing
+when laid out as `Signer.sign1` writes them, otherwise with cbor2) and checked with
+`cryptography` directly, because the verifier must manage well over ten thousand
+checks a second; tests/verifiers/test_cose_agreement.py proves the paths agree.
 """
 
 from __future__ import annotations
