@@ -3,9 +3,10 @@
 A fresh demo node issues a few thousand distinct business licences over HTTP and
 anchors them; MARKET exports a signed snapshot, which is loaded (signature checked)
 the way an offline verifier app would. ``verify_token`` then runs in one thread
-over the distinct tokens, round after round, for about three seconds. Every token
-must come out ``valid`` first, so the loop times the full path (parse, signature,
-key, status, dates, anchor look-up).
+over the distinct tokens, round after round, for about three seconds, and the rate
+is verifications per CPU-second of that thread (one core; the wall-clock rate is in
+the metadata). Every token must come out ``valid`` first, so the loop times the full
+path (parse, signature, key, status, dates, anchor look-up); nothing is cached per token.
 """
 
 from __future__ import annotations
@@ -58,19 +59,21 @@ class VerificationBench:
         if bad:
             raise RuntimeError(f"{len(bad)} tokens did not verify: {bad[0]}")
         done = 0
-        cpu0, t0 = time.process_time(), time.perf_counter()
+        # CPU time of this (the only verifying) thread: one core's rate even when other
+        # processes share the machine; the wall-clock rate is kept beside it.
+        cpu0, t0 = time.thread_time(), time.perf_counter()
         while time.perf_counter() - t0 < VERIFY_SECONDS:
             for token in self._tokens:
                 verify_token(token, trust, now, self._region)
             done += len(self._tokens)
-        wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
+        wall, cpu = time.perf_counter() - t0, time.thread_time() - cpu0
         self.meta["verify_offline"] = {
             "distinct_tokens": len(self._tokens), "verifications": done, "wall_s": wall,
-            "cpu_s": cpu, "per_cpu_s": done / cpu if cpu else 0.0,
+            "cpu_s": cpu, "per_wall_s": done / wall, "per_cpu_s": done / cpu,
             "snapshot_bytes": len(self._snapshot), "snapshot_load_s": load_s,
-            "raw_p256_verify_per_s": raw_p256_verify_rate(),
+            "raw_p256_verify_per_cpu_s": raw_p256_verify_rate(),
         }
-        return done / wall
+        return done / cpu
 
     def typical_token(self) -> str:
         """Return the median-length token of the issued business licences."""
@@ -123,9 +126,9 @@ def raw_p256_verify_rate(seconds: float = 1.0) -> float:
     message = bytes(range(256)) * 2
     signature = key.sign(message, ec.ECDSA(hashes.SHA256()))
     public, algorithm = key.public_key(), ec.ECDSA(hashes.SHA256())
-    done, t0 = 0, time.perf_counter()
+    done, t0, cpu0 = 0, time.perf_counter(), time.thread_time()
     while time.perf_counter() - t0 < seconds:
         for _ in range(200):
             public.verify(signature, message, algorithm)
         done += 200
-    return done / (time.perf_counter() - t0)
+    return done / (time.thread_time() - cpu0)

@@ -1,7 +1,8 @@
 """A Base45 (RFC 9285) decoder fast enough for the verifier's hot path.
 
 The `base45` package decodes one triplet per Python loop turn (~70 µs for a
-QR token); this one does the arithmetic on three big integers instead (~9 µs).
+QR token); this one reads the whole text as one big integer and does the
+arithmetic of all triplets at once with masks (a few µs).
 Tests check it against `base45.b45decode` on random input.
 """
 
@@ -13,6 +14,20 @@ _TABLE = bytearray([_INVALID] * 256)
 for _value, _char in enumerate(_ALPHABET):
     _TABLE[_char] = _value
 _DIGITS = bytes(_TABLE)
+
+
+def _word_masks(groups: int) -> tuple[int, int]:
+    """Return masks of the low byte and the top byte of each of `groups` 24-bit words."""
+    masks = _MASKS.get(groups)
+    if masks is None:
+        ones = ((1 << (24 * groups)) - 1) // 0xFFFFFF  # 0x000001 in every word
+        masks = (ones * 0xFF, ones * 0xFF0000)
+        if len(_MASKS) < 64:  # tokens come in a few lengths; odd ones are not kept
+            _MASKS[groups] = masks
+    return masks
+
+
+_MASKS: dict[int, tuple[int, int]] = {}
 
 
 def b45decode(text: str) -> bytes:
@@ -28,26 +43,21 @@ def b45decode(text: str) -> bytes:
     if rest == 1:
         raise ValueError("length leaves a single trailing character")
     full = 3 * groups
-    # Each triplet c + 45·d + 2025·e (at most 91,124: 17 bits) becomes one 24-bit
-    # big-endian word of one integer, so the words never carry into each other.
-    words = bytearray(full)
-    words[2::3] = digits[0:full:3]
-    low = int.from_bytes(words, "big")
-    words[2::3] = digits[1:full:3]
-    mid = int.from_bytes(words, "big")
-    words[2::3] = digits[2:full:3]
-    high = int.from_bytes(words, "big")
-    packed = (low + 45 * mid + 2025 * high).to_bytes(full, "big")
-    if packed[0::3].count(0) != groups:
+    # Read as one integer, each triplet (c, d, e) is a 24-bit word c·2¹⁶ + d·2⁸ + e;
+    # masks pick the three digits of every word at once, and c + 45·d + 2025·e (at
+    # most 91,124: 17 bits) stays inside its word, so the words never carry.
+    low, top = _word_masks(groups)
+    words = int.from_bytes(digits[:full], "big")
+    values = ((words >> 16) & low) + 45 * ((words >> 8) & low) + 2025 * (words & low)
+    if values & top:
         raise ValueError("triplet value above 65535")
-    out = bytearray(2 * groups + (rest == 2))
-    out[0 : 2 * groups : 2] = packed[1::3]
-    out[1 : 2 * groups : 2] = packed[2::3]
+    out = bytearray(values.to_bytes(full, "big"))
+    del out[::3]  # the top byte of each word, zero: what stays is two bytes per triplet
     if rest == 2:
         value = digits[full] + 45 * digits[full + 1]
         if value > 0xFF:
             raise ValueError("final pair value above 255")
-        out[-1] = value
+        out.append(value)
     return bytes(out)
 
 

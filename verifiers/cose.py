@@ -1,9 +1,9 @@
 """COSE_Sign1: signing with pycose, and a fast parse-then-verify path.
 
-Tokens and snapshots are *built* with pycose. They are *read* here with cbor2
-and checked with `cryptography` directly, because the verifier must manage well
-over ten thousand checks a second; `tests/verifiers/test_cose.py` proves both
-paths agree.
+Tokens and snapshots are *built* with pycose. They are *read* here (by slicing
+when laid out as `Signer.sign1` writes them, otherwise with cbor2) and checked with
+`cryptography` directly, because the verifier must manage well over ten thousand
+checks a second; tests/verifiers/test_cose_agreement.py proves the paths agree.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import cbor2
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
-from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from pycose.algorithms import EdDSA, Es256, Es384
 from pycose.headers import KID, Algorithm
 from pycose.messages import Sign1Message
@@ -168,6 +168,50 @@ class UnverifiedSign1:
 
 def parse_sign1(data: bytes) -> UnverifiedSign1:
     """Read a tagged COSE_Sign1 without checking it; raise MalformedToken('cose', …)."""
+    return UnverifiedSign1(*read_sign1(data))
+
+
+def read_sign1(data: bytes) -> tuple[dict[int, Any], int, bytes, bytes, bytes, bytes]:
+    """Return the fields of `parse_sign1` as a tuple (the verifier's hot path makes no object)."""
+    fields = _read_compact(data)
+    return fields if fields is not None else _read_general(data)
+
+
+def _read_compact(data: bytes) -> tuple[dict[int, Any], int, bytes, bytes, bytes, bytes] | None:
+    """Read the exact layout `Signer.sign1` writes by slicing, or return None for anything else.
+
+    18([bstr {1: alg, 4: kid}, {}, bstr payload (24..65535 bytes), bstr signature]) with
+    every head in its shortest form and nothing after the signature: what cbor2 would
+    decode from these bytes, without building the CBOR objects.
+    """
+    if len(data) < 32:
+        return None
+    known = _COMPACT_HEADS.get(data[:8]) or _COMPACT_HEADS.get(data[:9])
+    if known is None:
+        return None
+    alg, end, tail = known  # end: where the kid stops and the empty unprotected map {} sits
+    head = data[end + 1]
+    if data[end] != 0xA0:
+        return None
+    if head == 0x59:
+        start, size = end + 4, (data[end + 2] << 8) | data[end + 3]
+        if size < 0x100:
+            return None
+    elif head == 0x58:
+        start, size = end + 3, data[end + 2]
+        if size < 24:
+            return None
+    else:
+        return None
+    stop = start + size
+    if len(data) != stop + len(tail) + tail[1] or data[stop:stop + 2] != tail:
+        return None
+    kid = data[end - KID_LENGTH:end]
+    sig_structure = b"".join((_SIG_STRUCTURE_HEAD, data[2:end], b"\x40", data[end + 1:stop]))
+    return {1: alg, 4: kid}, alg, kid, data[start:stop], data[stop + 2:], sig_structure
+
+
+def _read_general(data: bytes) -> tuple[dict[int, Any], int, bytes, bytes, bytes, bytes]:
     try:
         message = cbor2.loads(data)
     except Exception as exc:  # cbor2 raises many types on hostile input
@@ -195,7 +239,7 @@ def parse_sign1(data: bytes) -> UnverifiedSign1:
         _SIG_STRUCTURE_HEAD, _bstr_head(len(protected_bstr)), protected_bstr,
         b"\x40", _bstr_head(len(payload)), payload,
     ))
-    return UnverifiedSign1(header, alg, kid, payload, signature, sig_structure)
+    return header, alg, kid, payload, signature, sig_structure
 
 
 def _decode_protected(protected_bstr: bytes) -> dict[int, Any]:
@@ -241,6 +285,17 @@ _FAST_HEADERS: dict[bytes, tuple[bytes, int]] = {
         (b"\xa2\x01\x27\x04\x48", ALG_EDDSA),
         (b"\xa2\x01\x38\x22\x04\x48", ALG_ES384),
     )
+}
+
+
+#: COSE_Sign1 heads `Signer.sign1` writes, tag 18 to the kid's bstr head, by length:
+#: (alg, where the kid ends, the signature's bstr head).
+_COMPACT_HEADS: dict[bytes, tuple[int, int, bytes]] = {
+    _SIGN1_HEAD + bytes((0x40 + len(prefix) + KID_LENGTH,)) + prefix: (
+        alg, len(_SIGN1_HEAD) + 1 + len(prefix) + KID_LENGTH,
+        bytes((0x58, _SIGNATURE_LENGTH[alg])),
+    )
+    for prefix, (_, alg) in _FAST_HEADERS.items()
 }
 
 
@@ -293,8 +348,38 @@ def _checker(
     def check(signature: bytes, data: bytes) -> None:
         if len(signature) != 2 * size:
             raise InvalidSignature
-        r = int.from_bytes(signature[:size], "big")
-        s = int.from_bytes(signature[size:], "big")
-        verify(encode_dss_signature(r, s), data, algorithm)
+        verify(raw_to_der(signature), data, algorithm)
 
     return check
+
+
+def raw_to_der(signature: bytes) -> bytes:
+    """Return a raw ECDSA signature r‖s (two equal halves) as DER, as encode_dss_signature would.
+
+    Written out because converting both halves to int and back through cryptography's
+    encode_dss_signature costs more than the rest of the signature check's Python.
+    """
+    half = len(signature) // 2
+    r, s = signature[:half], signature[half:]
+    if half in (32, 48) and r[0] and s[0]:  # nothing to strip: all but ~1 in 128 signatures
+        head, middle = _DER_PARTS[half, r[0] > 0x7F, s[0] > 0x7F]
+        return b"".join((head, r, middle, s))
+    r, s = r.lstrip(b"\0"), s.lstrip(b"\0")
+    if not r or r[0] > 0x7F:  # DER INTEGERs are signed: a set top bit needs a zero byte first
+        r = b"\0" + r
+    if not s or s[0] > 0x7F:
+        s = b"\0" + s
+    # P-256 and P-384 halves give at most 2 × (2 + 49) bytes: every length fits one byte.
+    return b"".join((b"\x30", _SHORT[len(r) + len(s) + 4], b"\x02", _SHORT[len(r)], r,
+                     b"\x02", _SHORT[len(s)], s))
+
+
+_SHORT = [bytes((n,)) for n in range(128)]
+#: (half size, r needs a zero byte, s needs one) → the DER bytes before r and between r and s.
+_DER_PARTS: dict[tuple[int, bool, bool], tuple[bytes, bytes]] = {
+    (half, pad_r, pad_s): (
+        bytes((0x30, 2 * half + 4 + pad_r + pad_s, 0x02, half + pad_r)) + b"\0" * pad_r,
+        bytes((0x02, half + pad_s)) + b"\0" * pad_s,
+    )
+    for half in (32, 48) for pad_r in (False, True) for pad_s in (False, True)
+}

@@ -19,13 +19,13 @@ from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import cbor2
 
 from ledger.domain.canonical import keccak256
 from verifiers._base45 import b45decode, b45encode
-from verifiers.cose import Signer, UnverifiedSign1, parse_sign1, verify_signature
+from verifiers.cose import Signer, read_sign1, verify_signature
 from verifiers.dictionary import DICTIONARY, DICTIONARY_ID
 from verifiers.errors import BadSignature, MalformedToken
 from verifiers.qr import qr_png, qr_svg, qr_version
@@ -92,52 +92,79 @@ class LicenceClaims:
     @classmethod
     def from_cbor(cls, payload: bytes) -> LicenceClaims:
         """Type a CBOR claims payload; raise MalformedToken('claims', …) on any wrong shape."""
-        try:
-            raw = cbor2.loads(payload)
-        except Exception as exc:  # cbor2 raises many types on hostile input
-            raise MalformedToken("claims", f"payload is not CBOR: {exc}") from None
-        if type(raw) is not dict:
-            raise MalformedToken("claims", "payload is not a map")
-        keys = raw.keys()
-        if not keys <= _CLAIM_KEYS:
-            unknown = sorted(repr(k) for k in keys - _CLAIM_KEYS)
-            raise MalformedToken("claims", f"unknown claim keys {unknown}")
-        if len(raw) < len(_REQUIRED_KEYS) or not keys >= _REQUIRED_KEYS:
-            raise MalformedToken("claims", f"claims {sorted(_REQUIRED_KEYS - keys)} are missing")
-        # `type(x) is` rather than isinstance: a CBOR true must not pass for an int.
-        if type(raw[1]) is not int or raw[1] != FORMAT_VERSION:
-            raise MalformedToken("claims", f"format version {raw[1]!r} is not {FORMAT_VERSION}")
-        identifier, issuer, region, licence_type, type_name = raw[2], raw[3], raw[4], raw[5], raw[6]
-        if not (type(identifier) is str and type(issuer) is str and type(region) is str
-                and type(licence_type) is str and type(type_name) is str
-                and identifier and issuer and region and licence_type):
-            key = next(k for k in _TEXT_KEYS if type(raw[k]) is not str or (not raw[k] and k != 6))
-            raise MalformedToken("claims", f"claim {key} is not non-empty text")
-        issued_at, valid_from, valid_until = raw[7], raw[8], raw.get(9)
-        if not (type(issued_at) is int and type(valid_from) is int
-                and (valid_until is None or type(valid_until) is int)
-                and 0 <= issued_at <= _MAX_TIME and 0 <= valid_from <= _MAX_TIME
-                and (valid_until is None or 0 <= valid_until <= _MAX_TIME)):
-            key = next(k for k in _TIME_KEYS if type(raw.get(k, 0)) is not int
-                       or not 0 <= raw.get(k, 0) <= _MAX_TIME)
-            raise MalformedToken("claims", f"claim {key} is not a unix time")
-        digest = raw[10]
-        if type(digest) is not bytes or len(digest) != 32:
-            raise MalformedToken("claims", "document digest (10) is not 32 bytes")
-        disclosed = raw[11]
-        if type(disclosed) is not dict:
-            raise MalformedToken("claims", "disclosed fields (11) are not a map")
-        for key, value in disclosed.items():
-            if type(key) is not str or not (type(value) is str or type(value) is int):
-                raise MalformedToken("claims", "disclosed fields (11) must map text to text or int")
-        return cls(identifier, issuer, region, licence_type, type_name, issued_at, valid_from,
-                   valid_until, digest, disclosed)
+        return cls(*read_claims(payload))
 
 
+class ClaimFields(NamedTuple):
+    """The fields of `LicenceClaims` as read from a payload: what the verifier's hot path uses."""
+
+    identifier: str
+    issuer: str
+    issuer_region: str
+    licence_type: str
+    type_name: str
+    issued_at: int
+    valid_from: int
+    valid_until: int | None
+    document_digest: bytes
+    disclosed: dict[str, DisclosedValue]
+
+
+def read_claims(payload: bytes) -> ClaimFields:
+    """Type a CBOR claims payload; raise MalformedToken('claims', …) on any wrong shape.
+
+    A tuple, not `LicenceClaims`: a frozen dataclass costs a setattr call per field.
+    """
+    try:
+        # read_size: cbor2 then reads its input in one go instead of a call per item
+        raw = cbor2.loads(payload, read_size=_CBOR_READ_SIZE)
+    except Exception as exc:  # cbor2 raises many types on hostile input
+        raise MalformedToken("claims", f"payload is not CBOR: {exc}") from None
+    if type(raw) is not dict:
+        raise MalformedToken("claims", "payload is not a map")
+    keys = raw.keys()
+    if not keys <= _CLAIM_KEYS:
+        unknown = sorted(repr(k) for k in keys - _CLAIM_KEYS)
+        raise MalformedToken("claims", f"unknown claim keys {unknown}")
+    if len(raw) < len(_REQUIRED_KEYS) or not keys >= _REQUIRED_KEYS:
+        raise MalformedToken("claims", f"claims {sorted(_REQUIRED_KEYS - keys)} are missing")
+    # `type(x) is` rather than isinstance: a CBOR true must not pass for an int.
+    if type(raw[1]) is not int or raw[1] != FORMAT_VERSION:
+        raise MalformedToken("claims", f"format version {raw[1]!r} is not {FORMAT_VERSION}")
+    identifier, issuer, region, licence_type, type_name = raw[2], raw[3], raw[4], raw[5], raw[6]
+    if not (type(identifier) is str and type(issuer) is str and type(region) is str
+            and type(licence_type) is str and type(type_name) is str
+            and identifier and issuer and region and licence_type):
+        key = next(k for k in _TEXT_KEYS if type(raw[k]) is not str or (not raw[k] and k != 6))
+        raise MalformedToken("claims", f"claim {key} is not non-empty text")
+    issued_at, valid_from, valid_until = raw[7], raw[8], raw.get(9)
+    if not (type(issued_at) is int and type(valid_from) is int
+            and (valid_until is None or type(valid_until) is int)
+            and 0 <= issued_at <= _MAX_TIME and 0 <= valid_from <= _MAX_TIME
+            and (valid_until is None or 0 <= valid_until <= _MAX_TIME)):
+        key = next(k for k in _TIME_KEYS if type(raw.get(k, 0)) is not int
+                   or not 0 <= raw.get(k, 0) <= _MAX_TIME)
+        raise MalformedToken("claims", f"claim {key} is not a unix time")
+    digest = raw[10]
+    if type(digest) is not bytes or len(digest) != 32:
+        raise MalformedToken("claims", "document digest (10) is not 32 bytes")
+    disclosed = raw[11]
+    if type(disclosed) is not dict:
+        raise MalformedToken("claims", "disclosed fields (11) are not a map")
+    # The types of all keys and values, gathered in C rather than looped over in Python.
+    if not ({*map(type, disclosed)} <= _TEXT and {*map(type, disclosed.values())} <= _TEXT_OR_INT):
+        raise MalformedToken("claims", "disclosed fields (11) must map text to text or int")
+    return ClaimFields(identifier, issuer, region, licence_type, type_name, issued_at, valid_from,
+                       valid_until, digest, disclosed)
+
+
+_CBOR_READ_SIZE = 4096
 _CLAIM_KEYS = frozenset(range(1, 12))
 _REQUIRED_KEYS = _CLAIM_KEYS - {9}
 _TEXT_KEYS = (2, 3, 4, 5, 6)
 _TIME_KEYS = (7, 8, 9)
+_TEXT: frozenset[type] = frozenset({str})
+_TEXT_OR_INT: frozenset[type] = frozenset({str, int})
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,11 +195,10 @@ ZLIB_LEVEL = 6
 _DEFLATER = zlib.compressobj(ZLIB_LEVEL, zlib.DEFLATED, zlib.MAX_WBITS, 8, zlib.Z_DEFAULT_STRATEGY, DICTIONARY)
 
 
-#: The six bytes every RN1 stream we write starts with (CMF, FLG, DICTID), and an
-#: inflater that has read them and loaded the dictionary, to copy per token.
+#: The six bytes every RN1 stream we write starts with (CMF, FLG, DICTID).
 _STREAM_HEAD = _DEFLATER.copy().flush()[:6]
-_INFLATER = zlib.decompressobj(zdict=DICTIONARY)
-_INFLATER.decompress(_STREAM_HEAD)
+#: What zlib says when a stream's Adler-32 trailer does not match its data.
+_DATA_CHECK = "Error -3 while decompressing data: incorrect data check"
 
 
 def compress(cose: bytes) -> bytes:
@@ -204,12 +230,11 @@ def decode_cose(text: str | bytes) -> bytes:
         compressed = b45decode(text[len(PREFIX):])
     except ValueError as exc:
         raise MalformedToken("base45", str(exc)) from None
-    if compressed[:6] == _STREAM_HEAD:  # our own header: start from the primed inflater
-        inflater, body = _INFLATER.copy(), compressed[6:]
-    else:
-        inflater, body = zlib.decompressobj(zdict=DICTIONARY), compressed
+    if compressed[:6] == _STREAM_HEAD:
+        return _inflate_rn1(compressed)
+    inflater = zlib.decompressobj(zdict=DICTIONARY)
     try:
-        cose = inflater.decompress(body, MAX_COSE_BYTES)
+        cose = inflater.decompress(compressed, MAX_COSE_BYTES)
     except zlib.error as exc:
         raise MalformedToken("zlib", _zlib_reason(compressed, exc)) from None
     if inflater.unconsumed_tail:
@@ -217,6 +242,30 @@ def decode_cose(text: str | bytes) -> bytes:
     if not inflater.eof:
         raise MalformedToken("zlib", "stream is truncated")
     if inflater.unused_data:
+        raise MalformedToken("zlib", "bytes after the end of the stream")
+    return cose
+
+
+def _inflate_rn1(compressed: bytes) -> bytes:
+    """Inflate a stream with our own six-byte header, as the zlib path above would.
+
+    The deflate data is inflated raw with the dictionary preloaded and the Adler-32
+    trailer checked here: a fresh raw inflater costs less than copying a primed one
+    (its 32 KiB window) or than zlib checking the dictionary's Adler-32 per token.
+    """
+    inflater = zlib.decompressobj(-zlib.MAX_WBITS, zdict=DICTIONARY)
+    try:
+        cose = inflater.decompress(compressed[6:], MAX_COSE_BYTES)
+    except zlib.error as exc:
+        raise MalformedToken("zlib", str(exc)) from None
+    if inflater.unconsumed_tail:
+        raise MalformedToken("zlib", f"inflates beyond {MAX_COSE_BYTES} bytes")
+    trailer = inflater.unused_data
+    if not inflater.eof or len(trailer) < 4:
+        raise MalformedToken("zlib", "stream is truncated")
+    if int.from_bytes(trailer[:4], "big") != zlib.adler32(cose):
+        raise MalformedToken("zlib", _DATA_CHECK)
+    if len(trailer) > 4:
         raise MalformedToken("zlib", "bytes after the end of the stream")
     return cose
 
@@ -232,15 +281,14 @@ def _zlib_reason(compressed: bytes, exc: zlib.error) -> str:
 
 def parse_token(text: str | bytes) -> UnverifiedToken:
     """Read QR text without checking its signature; raise MalformedToken."""
+    protected, alg, kid, claims, signature, sig_structure, cose = read_token(text)
+    return UnverifiedToken(protected, alg, kid, LicenceClaims(*claims), signature, sig_structure, cose)
+
+
+def read_token(
+    text: str | bytes,
+) -> tuple[dict[int, Any], int, bytes, ClaimFields, bytes, bytes, bytes]:
+    """Return the fields of `parse_token` as a tuple (the verifier's hot path makes no object)."""
     cose = decode_cose(text)
-    sign1: UnverifiedSign1 = parse_sign1(cose)
-    claims = LicenceClaims.from_cbor(sign1.unverified_payload)
-    return UnverifiedToken(
-        protected=sign1.protected,
-        alg=sign1.alg,
-        kid=sign1.kid,
-        unverified_claims=claims,
-        signature=sign1.signature,
-        sig_structure=sign1.sig_structure,
-        cose=cose,
-    )
+    protected, alg, kid, payload, signature, sig_structure = read_sign1(cose)
+    return protected, alg, kid, read_claims(payload), signature, sig_structure, cose

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import asdict, dataclass, field
+import operator
+from dataclasses import asdict, dataclass, field, fields
+from itertools import repeat
 from typing import Any
 
 
@@ -88,6 +90,20 @@ class VerificationResult:
         return cls(verdict=verdict, reason=reason, disclosed=dict(disclosed), **values)
 
 
+def make_result(*values: Any) -> VerificationResult:
+    """Return `VerificationResult(*values)`, all sixteen fields given in order, slot by slot.
+
+    The frozen dataclass __init__ makes an object.__setattr__ call per field; the
+    verifier's hot path builds one result per token, so it sets the slots directly.
+    """
+    if len(values) != len(_SLOT_SETTERS):
+        raise TypeError(f"make_result takes {len(_SLOT_SETTERS)} values, got {len(values)}")
+    result = object.__new__(VerificationResult)
+    any(map(operator.call, _SLOT_SETTERS, repeat(result), values))  # each setter returns None
+    return result
+
+
+_SLOT_SETTERS = tuple(VerificationResult.__dict__[f.name].__set__ for f in fields(VerificationResult))
 _TEXT_FIELDS = ("issuer", "issuer_name", "issuer_region", "licence_type", "type_name",
                 "identifier", "kid", "leaf")
 _INT_FIELDS = ("issued_at", "valid_from", "valid_until", "status_reason", "status_since")

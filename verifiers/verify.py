@@ -5,10 +5,11 @@ The order is docs/internals.md, "Verdicts": the first rule that applies wins.
 
 from __future__ import annotations
 
+from verifiers.cose import verify_signature
 from verifiers.errors import MalformedToken
-from verifiers.token import LicenceClaims, UnverifiedToken, parse_token
+from verifiers.token import ClaimFields, leaf_of, read_token
 from verifiers.trust import DepartmentRecord, KeyRecord, LicenceStatus, TrustSource
-from verifiers.verdict import Verdict, VerificationResult
+from verifiers.verdict import Verdict, VerificationResult, make_result
 
 
 def verify_token(
@@ -19,21 +20,21 @@ def verify_token(
     Bad tokens of any kind give a verdict; only programming errors raise.
     """
     try:
-        token = parse_token(text)
+        # parse_token's fields, without making an UnverifiedToken and LicenceClaims of them.
+        _, alg, kid, unverified, signature, sig_structure, _ = read_token(text)
     except MalformedToken as exc:
         return VerificationResult(Verdict.MALFORMED, f"{exc.stage}: {exc.detail}")
-    unverified = token.unverified_claims
-    leaf = unverified.leaf
-    kid_hex, leaf_hex = token.kid.hex(), leaf.hex()
+    leaf = leaf_of(unverified.document_digest)
+    kid_hex, leaf_hex = kid.hex(), leaf.hex()
 
-    key = trust.key(token.kid)
+    key = trust.key(kid)
     department = None if key is None else trust.department(unverified.issuer)
-    refusal = _issuer_problem(token, key, department, trust, verifier_region)
+    refusal = _issuer_problem(kid, unverified, key, department, trust, verifier_region)
     if refusal is not None:
         return VerificationResult(Verdict.UNKNOWN_ISSUER, refusal, kid=kid_hex, leaf=leaf_hex)
     assert key is not None and department is not None
 
-    problem = _signature_problem(token, key)
+    problem = _signature_problem(alg, unverified.issuer, key, sig_structure, signature)
     if problem is not None:
         if trust.anchor_issuer(leaf) == unverified.issuer:
             return VerificationResult(
@@ -67,15 +68,15 @@ def verify_token(
 
 
 def _issuer_problem(
-    token: UnverifiedToken,
+    kid: bytes,
+    unverified: ClaimFields,
     key: KeyRecord | None,
     department: DepartmentRecord | None,
     trust: TrustSource,
     verifier_region: str,
 ) -> str | None:
-    unverified = token.unverified_claims
     if key is None:
-        return f"signing key {token.kid.hex()} is not in the key history"
+        return f"signing key {kid.hex()} is not in the key history"
     if department is None:
         return f"issuer department {unverified.issuer!r} is unknown"
     if department.region != unverified.issuer_region:
@@ -89,13 +90,14 @@ def _issuer_problem(
     return None
 
 
-def _signature_problem(token: UnverifiedToken, key: KeyRecord) -> str | None:
-    issuer = token.unverified_claims.issuer
+def _signature_problem(
+    alg: int, issuer: str, key: KeyRecord, sig_structure: bytes, signature: bytes
+) -> str | None:
     if key.department != issuer:
         return f"key {key.kid.hex()} belongs to {key.department}, not {issuer}"
-    if key.alg != token.alg:
-        return f"key {key.kid.hex()} signs with algorithm {key.alg}, the token claims {token.alg}"
-    if not token.signature_valid(key.public_key):
+    if key.alg != alg:
+        return f"key {key.kid.hex()} signs with algorithm {key.alg}, the token claims {alg}"
+    if not verify_signature(alg, key.public_key, sig_structure, signature):
         return f"signature does not verify under key {key.kid.hex()}"
     return None
 
@@ -111,14 +113,14 @@ def _key_problem(key: KeyRecord, issued_at: int) -> str:
 def _result(
     verdict: Verdict,
     reason: str,
-    claims: LicenceClaims,
+    claims: ClaimFields,
     department: DepartmentRecord,
     kid_hex: str,
     leaf_hex: str,
     status_reason: int | None,
     status_since: int | None,
 ) -> VerificationResult:
-    return VerificationResult(
+    return make_result(
         verdict, reason, claims.issuer, department.name, claims.issuer_region,
         claims.licence_type, claims.type_name, claims.identifier, claims.issued_at,
         claims.valid_from, claims.valid_until, dict(claims.disclosed), kid_hex, leaf_hex,

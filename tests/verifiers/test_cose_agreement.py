@@ -6,13 +6,14 @@ import cbor2
 import pytest
 from conftest import make_claims, rewrap, with_claims
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pycose.keys import CoseKey
 from pycose.messages import Sign1Message
 
 from verifiers import LicenceClaims, Signer, build_token, parse_token
-from verifiers.cose import parse_sign1
+from verifiers.cose import _read_compact, _read_general, parse_sign1, raw_to_der
 from verifiers.token import decode_cose
 from verifiers.trust import ALG_EDDSA, ALG_ES256, ALG_ES384
 
@@ -59,6 +60,9 @@ def test_both_decoders_read_the_same_message(claims: LicenceClaims, alg: int) ->
     assert theirs.payload == ours.unverified_payload
     assert theirs.signature == ours.signature
     assert theirs._create_sig_structure() == ours.sig_structure
+    # The slicing reader takes our own layout, and reads it as the general one does.
+    assert _read_compact(cose) is not None
+    assert _read_compact(cose) == _read_general(cose)
     assert parse_token(token).unverified_claims == claims
     # Everything we accept, pycose accepts too.
     assert parse_token(token).signature_valid(signer.public_key_der)
@@ -99,3 +103,28 @@ def test_our_layout_is_pycoses_but_for_the_signature(alg: int) -> None:
     )
     message.key = CoseKey.from_pem_public_key(pem.decode("ascii"))
     assert message.verify_signature()
+
+
+@pytest.mark.parametrize("alg", sorted(SIGNERS))
+def test_other_layouts_of_the_same_message_take_the_general_reader(alg: int) -> None:
+    cose = decode_cose(build_token(make_claims(), SIGNERS[alg]))
+    message = cbor2.loads(cose)
+    protected, _, payload, signature = message.value
+    head = b"\x59" + len(payload).to_bytes(2, "big") if len(payload) < 256 else (
+        b"\x5a" + len(payload).to_bytes(4, "big"))
+    longer_head = b"".join((b"\xd2\x84", cbor2.dumps(protected), b"\xa0", head, payload,
+                            cbor2.dumps(signature)))
+    for variant in (longer_head, cose + b"\x00", cose[:-1], cbor2.dumps(message.value)):
+        assert _read_compact(variant) is None
+    assert parse_sign1(longer_head) == parse_sign1(cose)
+    assert parse_sign1(cose + b"\x00") == parse_sign1(cose)  # cbor2 ignores trailing bytes
+
+
+@settings(max_examples=300, deadline=None)
+@given(r=st.integers(0, 2**256 - 1) | st.sampled_from([0, 1, 0x7F, 0x80, 0xFF, 2**255, 2**256 - 1]),
+       s=st.integers(0, 2**256 - 1) | st.sampled_from([0, 1, 0x7F, 0x80, 0xFF, 2**255, 2**256 - 1]),
+       size=st.sampled_from([32, 48]))
+def test_raw_signature_to_der_agrees_with_cryptography(r: int, s: int, size: int) -> None:
+    r, s = r % 2 ** (8 * size), s % 2 ** (8 * size)
+    raw = r.to_bytes(size, "big") + s.to_bytes(size, "big")
+    assert raw_to_der(raw) == encode_dss_signature(r, s)

@@ -62,3 +62,39 @@ def test_the_dictionary_is_what_brings_a_typical_licence_under_version_19() -> N
     plain = PREFIX + base45.b45encode(zlib.compress(cose, 9)).decode("ascii")
     with_dictionary = build_token(typical(), signer)
     assert qr_version(with_dictionary) <= 18 < qr_version(plain)
+
+
+def _with_dictionary(data: bytes) -> bytes:
+    deflater = zlib.compressobj(6, zlib.DEFLATED, 15, 8, zlib.Z_DEFAULT_STRATEGY, DICTIONARY)
+    return deflater.compress(data) + deflater.flush()
+
+
+def _read(stream: bytes) -> bytes | str:
+    try:
+        return decode_cose(PREFIX + base45.b45encode(stream).decode("ascii"))
+    except MalformedToken as exc:
+        return exc.detail
+
+
+@pytest.mark.parametrize("change", ["none", "trailer", "short", "no_trailer", "extra", "body", "huge"])
+def test_our_streams_read_as_zlib_reads_them(change: str) -> None:
+    # Streams with RN1's own header are inflated raw with the trailer checked by hand;
+    # each outcome must be zlib's own (the reference: a decompressobj given the dictionary).
+    cose = b"\x00" * 70_000 if change == "huge" else decode_cose(build_token(typical(), Signer.generate()))
+    stream = _with_dictionary(cose)
+    stream = {
+        "none": stream, "huge": stream, "trailer": stream[:-1] + bytes([stream[-1] ^ 1]),
+        "short": stream[:-2], "no_trailer": stream[:-4], "extra": stream + b"\x00",
+        "body": stream[:10] + bytes([stream[10] ^ 0x40]) + stream[11:],
+    }[change]
+    reference = zlib.decompressobj(zdict=DICTIONARY)
+    try:
+        inflated = reference.decompress(stream, 65536)
+        expected: bytes | str = (
+            "inflates beyond 65536 bytes" if reference.unconsumed_tail
+            else "stream is truncated" if not reference.eof
+            else "bytes after the end of the stream" if reference.unused_data else inflated)
+    except zlib.error as exc:
+        expected = str(exc)
+    assert _read(stream) == expected
+    assert (expected == cose) == (change == "none")

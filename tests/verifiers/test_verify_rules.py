@@ -163,3 +163,20 @@ def test_every_verdict_round_trips_through_json(world: World) -> None:
         assert VerificationResult.from_json(result.to_json()) == result
     with pytest.raises(ValueError):
         VerificationResult.from_json({"verdict": "fine", "reason": ""})
+
+
+def test_make_result_is_the_dataclass_constructor() -> None:
+    import dataclasses
+
+    from verifiers.verdict import make_result
+
+    values = (Verdict.REVOKED, "revoked since 5 (reason 2)", "MARKET", "深圳市市场监督管理局", SZ,
+              BUSINESS, "营业执照", "1.2.156", 1, 2, None, {"name": "星辰"}, "ab", "cd", 2, 5)
+    made, constructed = make_result(*values), VerificationResult(*values)
+    assert type(made) is VerificationResult
+    assert made == constructed and repr(made) == repr(constructed)
+    assert made.to_json() == constructed.to_json()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        made.reason = "changed"  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        make_result(*values[:-1])
