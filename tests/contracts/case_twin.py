@@ -3,13 +3,12 @@ with a model of every settlement-token balance, for the state machine."""
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
-from hypothesis import event
-from hypothesis.control import currently_in_test_context
 
 from ledger.domain.cases import Assessment, CaseState, CaseTerms, assess, case_id, payout
 from ledger.domain.errors import PropertyError
@@ -79,6 +78,8 @@ class CaseDesk:
     fresh: bool = False
     holders: set[bytes] = field(default_factory=set)
     scanned: int = -1
+    # Every outcome of every step sent, over all examples: what the machine explored.
+    seen: Counter[str] = field(default_factory=Counter)
 
     @classmethod
     def deploy(cls, s: PropertySetup) -> CaseDesk:
@@ -133,8 +134,7 @@ class CaseDesk:
     def _run(self, case: Case | None, expected: str, sender: LocalAccount, fn: str, *args: Any,
              at: int) -> Receipt | None:
         """Send ``fn`` at ``at``; expect it to succeed ('ok') or revert with error ``expected``."""
-        if currently_in_test_context():  # what the machine explored: --hypothesis-show-statistics
-            event(f"{fn}: {expected}")
+        self.seen[f"{fn}: {expected}"] += 1
         self.fresh = False
         if case is not None:
             self.touched[case.id] = case

@@ -37,7 +37,7 @@ from ledger.domain.property import (
     UpdateCertificate,
 )
 
-from .case_twin import CaseDesk
+from .case_twin import LIVE, Case, CaseDesk
 from .helpers import addr, b32
 from .property_helpers import ALICE, BOB, CAROL, DAY, LEAF, OTHER_UNIT, UNIT, WHOLE, PropertySetup, commitment
 from .property_twin import Twin
@@ -104,7 +104,7 @@ def test_cases_follow_the_model_on_a_scripted_sequence(property_setup: PropertyS
 
     def check(rule: str, got: str) -> None:
         assert got == rule, (rule, got, twin.applied)
-        twin.check((ALICE, BOB, CAROL, DAVE))
+        twin.check((BOB, CAROL))  # CAROL comes to hold a pre-notice, BOB never does
         desk.check()
 
     check("ok", twin.do(RecordMortgage(BANKS[0], 10**9)))
@@ -221,10 +221,21 @@ class PropertyMachine(RuleBasedStateMachine):
     def contract(self, u: int, filed: bool) -> None:
         self.twins[u].do(FileContract(keccak(text="c")) if filed else ClearContract())
 
-    @rule(u=UNIT_INDEX, roll=st.integers(0, 9))
-    def cancel(self, u: int, roll: int) -> None:
-        if roll == 0:  # rarely: a cancelled title takes no further change
-            self.twins[u].do(Cancel(keccak(text="reason")))
+    @rule(u=UNIT_INDEX, roll=st.integers(0, 4), clear=st.booleans())
+    def cancel(self, u: int, roll: int, clear: bool) -> None:
+        """Rarely (a cancelled title takes no further change) cancel, maybe once banks and courts released."""
+        twin = self.twins[u]
+        if roll:
+            return
+        state = twin.state
+        if clear and state is not None:
+            for rank, m in enumerate(state.mortgages, 1):
+                if not m.released:
+                    twin.do(ReleaseMortgage(m.mortgagee, rank))
+            for s in state.seizures[state.seizure_head:]:
+                if not s.released:
+                    twin.do(ReleaseSeizure(s.court, s.order_hash))
+        twin.do(Cancel(keccak(text="reason")))
 
     @rule(seconds=st.sampled_from([1, DAY, 15 * DAY, 365 * DAY]))
     def wait(self, seconds: int) -> None:
@@ -264,24 +275,27 @@ class PropertyMachine(RuleBasedStateMachine):
         earlier = [c for c in self.desk.opened if c.terms.unit == unit]
         self.desk.open(unit, buyers, days, earlier[-1] if earlier and again == 0 else None)
 
+    def _case(self, pick: int) -> Case:
+        """Return a live case mostly, sometimes any case (a closed or settled one must refuse)."""
+        live = [c for c in self.desk.opened if c.state in LIVE]
+        cases = live if live and pick % 4 else self.desk.opened
+        return cases[pick % len(cases)]
+
     @precondition(lambda self: self.desk.opened)
     @rule(pick=st.integers(0, 99), step=st.sampled_from(["assess", "fund", "settle"]))
     def case_step(self, pick: int, step: str) -> None:
-        case = self.desk.opened[pick % len(self.desk.opened)]
-        getattr(self.desk, step)(case)
+        getattr(self.desk, step)(self._case(pick))
 
     @precondition(lambda self: self.desk.opened)
     @rule(pick=st.integers(0, 99), bank=st.booleans(), rank=st.integers(1, 3), payoff=PAYOFFS)
     def case_mortgage_consent(self, pick: int, bank: bool, rank: int, payoff: int) -> None:
-        case = self.desk.opened[pick % len(self.desk.opened)]
-        self.desk.consent(case, self.setup.bank_a if bank else self.setup.bank_b, rank, payoff)
+        self.desk.consent(self._case(pick), self.setup.bank_a if bank else self.setup.bank_b, rank, payoff)
 
     @precondition(lambda self: self.desk.opened)
     @rule(pick=st.integers(0, 99), by=st.sampled_from(["HOUSING", "REGISTRY", "TAX", "expire"]))
     def close_case(self, pick: int, by: str) -> None:
-        case = self.desk.opened[pick % len(self.desk.opened)]
         who = {"HOUSING": self.setup.housing, "REGISTRY": self.setup.registrar, "TAX": self.desk.tax}
-        self.desk.close(case, who.get(by))
+        self.desk.close(self._case(pick), who.get(by))
 
     @rule(bank=st.booleans(), burn=st.booleans(), amount=st.sampled_from([1, 100_000_000, 10**12]))
     def money(self, bank: bool, burn: bool, amount: int) -> None:
@@ -297,7 +311,9 @@ class PropertyMachine(RuleBasedStateMachine):
             if not twin.state.cancelled:
                 owners = self.setup.register.view("owners", twin.state.unit)
                 assert sum(o["share"] for o in owners) == WHOLE
-            twin.check_if_stale(PEOPLE)
+            # The guards for the pre-notice holder (if any) and for someone else cover both sides.
+            holder = twin.state.pre_notice_holder
+            twin.check_if_stale((ALICE, holder) if holder not in (ALICE, bytes(32)) else (ALICE, BOB))
 
     @invariant()
     def cases_and_money_agree(self) -> None:
@@ -310,10 +326,13 @@ class PropertyMachine(RuleBasedStateMachine):
 def test_state_machine(property_setup: PropertySetup, chain: Any) -> None:
     desk = CaseDesk.deploy(property_setup)
     desk.gas = GAS
-    examples = 25 if chain.backend == "anvil" else 4
+    examples = 30 if chain.backend == "anvil" else 6
     run_state_machine_as_test(
         lambda: PropertyMachine(property_setup, desk),
         settings=settings(max_examples=examples, stateful_step_count=20, deadline=None,
                           derandomize=True, database=None,
                           suppress_health_check=list(HealthCheck)),
     )
+    # What it explored is the same every run (derandomized); anvil's longer run moves titles.
+    assert any(k.startswith(("openCase: PropertyRegistry", "settle: PropertyRegistry")) for k in desk.seen)
+    assert desk.seen["settle: ok"] > 0 or chain.backend != "anvil", desk.seen
