@@ -58,16 +58,14 @@ from ledger.domain.property_types import (  # noqa: F401 (re-exported)
 )
 
 __all__ = [
-    "MAX_PENDING_SEIZURES",
-    "MAX_SEIZURE_DURATION",
-    "OBJECTION_PERIOD",
-    "SHARE_WHOLE",
-    "Cancel", "Change", "ClearContract", "ClearObjection", "ClearPreNotice", "ConsentMortgage",
-    "ConsentPreNotice", "FileContract", "FileObjectionSuit", "Guard", "Kind", "Mortgage", "Owner",
-    "RecordMortgage", "RecordObjection", "RecordOwnerConsent", "RecordPreNotice", "Register",
-    "ReleaseMortgage", "ReleaseSeizure", "Seize", "Seizure", "UnitState", "UpdateCertificate",
-    "active_seizure", "apply", "change_data", "chain_link", "check_transferable", "guards",
-    "seizure_queue", "unit_key",
+    "MAX_PENDING_SEIZURES", "MAX_SEIZURE_DURATION", "OBJECTION_PERIOD", "SHARE_WHOLE", "Cancel",
+    "Change", "ClearCaseContract", "ClearContract", "ClearObjection", "ClearPreNotice",
+    "ConsentMortgage", "ConsentMortgageForCase", "ConsentPreNotice", "FileCaseContract",
+    "FileContract", "FileObjectionSuit", "Guard", "Kind", "Mortgage", "Owner", "RecordMortgage",
+    "RecordObjection", "RecordOwnerConsent", "RecordPreNotice", "Register", "ReleaseMortgage",
+    "ReleaseSeizure", "Seize", "Seizure", "Transfer", "UnitState", "UpdateCertificate",
+    "active_seizure", "apply", "change_data", "chain_link", "check_case_step", "check_transferable",
+    "guards", "seizure_queue", "unit_key",
 ]
 
 # -------------------------------------------------------------- seizures

@@ -2,7 +2,8 @@
 
 ``decode_change`` reads one event's ``kind`` and ABI-encoded ``data`` back into the
 :mod:`ledger.domain.property` change that produced it (the inverse of
-``property.change_data``); ``replay`` applies a unit's events in chain order to the
+``property.change_data``; where two calls log the same event, into the one that accepts
+every state either accepts); ``replay`` applies a unit's events in chain order to the
 Python twin and recomputes every link of the unit's hash chain from the events alone.
 The result says whether the chain links (``chain_valid``) and whether the twin agreed
 with every change the contract accepted (``problem`` names the first it could not follow).
@@ -17,7 +18,7 @@ from ledger.domain.errors import PropertyError
 from ledger.domain.property import (
     Cancel,
     Change,
-    ClearContract,
+    ClearCaseContract,
     ClearObjection,
     ClearPreNotice,
     ConsentMortgage,
@@ -136,7 +137,9 @@ def decode_change(unit: bytes, kind: int, data: bytes) -> Change:  # noqa: C901,
         case Kind.CONTRACT_FILED:
             return FileContract(w[0])
         case Kind.CONTRACT_CLEARED:
-            return ClearContract()
+            # HOUSING's clearContract and a closing case's clearContractForCase log the same event;
+            # only the case's clear also follows a cancelled title, so the event is read as that one.
+            return ClearCaseContract(w[0])
         case Kind.PRE_NOTICE_RECORDED:
             return RecordPreNotice(w[0], _int(w[1]))
         case Kind.PRE_NOTICE_CONSENTED:

@@ -83,17 +83,20 @@ class ChainHarness:
         assert receipt.contract_address is not None
         return receipt.contract_address
 
-    def transact(self, sender: LocalAccount, to: bytes, data: bytes, value: int = 0) -> Receipt:
-        """Send a transaction, wait for it, raise :class:`CallReverted` if it failed."""
-        return self._send(sender, to, data, value)
+    def transact(self, sender: LocalAccount, to: bytes, data: bytes, value: int = 0,
+                 gas: int | None = None) -> Receipt:
+        """Send a transaction (``gas`` given: without estimating it), wait, raise :class:`CallReverted` if it failed."""
+        return self._send(sender, to, data, value, gas)
 
-    def _send(self, sender: LocalAccount, to: bytes | None, data: bytes, value: int) -> Receipt:
+    def _send(self, sender: LocalAccount, to: bytes | None, data: bytes, value: int,
+              gas: int | None = None) -> Receipt:
         from_ = address_bytes(sender)
-        try:
-            gas = int(self.gateway.estimate_gas(from_, to, data, value) * 1.25) + 10_000
-        except CallReverted:
-            # The estimate may see another block context (time); let the chain decide.
-            gas = FALLBACK_GAS
+        if gas is None:
+            try:
+                gas = int(self.gateway.estimate_gas(from_, to, data, value) * 1.25) + 10_000
+            except CallReverted:
+                # The estimate may see another block context (time); let the chain decide.
+                gas = FALLBACK_GAS
         signed = self.sender.build(sender, to, data, value, gas=gas)
         self.sender.send([signed])
         receipt = self.sender.wait(signed.hash, timeout=30)

@@ -91,10 +91,11 @@ class Registry:
     council: list[LocalAccount]
     abi: ContractAbi = field(default_factory=lambda: contract("LicenceRegistry"))
 
-    def tx(self, sender: LocalAccount, fn: str, *args: Any, at: int | None = None) -> Receipt:
+    def tx(self, sender: LocalAccount, fn: str, *args: Any, at: int | None = None,
+           gas: int | None = None) -> Receipt:
         if at is not None:
             self.chain.set_next_block_timestamp(at)
-        receipt: Receipt = self.chain.transact(sender, self.address, self.abi.encode_call(fn, args))
+        receipt: Receipt = self.chain.transact(sender, self.address, self.abi.encode_call(fn, args), gas=gas)
         assert receipt.status == 1
         return receipt
 

@@ -75,11 +75,11 @@ class PropertySetup:
     def changes(self, receipt: Receipt) -> list[DecodedEvent]:
         return [e for e in self.register.events(receipt) if e.name == "TitleChanged"]
 
-    def title_changes(self, unit: bytes = UNIT) -> list[DecodedEvent]:
-        """Return every TitleChanged event of ``unit`` so far, oldest first."""
+    def title_changes(self, unit: bytes = UNIT, since: int = 0, until: int | None = None) -> list[DecodedEvent]:
+        """Return the TitleChanged events of ``unit`` in blocks ``since``..``until`` (the head), oldest first."""
         abi = self.register.abi
         logs = self.chain.gateway.get_logs(
-            0, self.chain.gateway.head().number, addresses=[self.register.address],
+            since, self.chain.gateway.head().number if until is None else until, addresses=[self.register.address],
             topic0=[abi.events["TitleChanged"].topic0])
         return [e for e in abi.decode_logs(logs) if e.args["unit"] == unit]
 
@@ -104,6 +104,7 @@ def state_matches(setup: PropertySetup, state: UnitState) -> None:
     assert title["contractHash"] == state.contract_hash
     assert title["ownerConsentMask"] == state.owner_consent_mask
     assert title["mortgageCount"] == len(state.mortgages)
+    assert [Owner(o["commitment"], o["share"]) for o in reg.view("owners", unit)] == list(state.owners)
     assert title["activeMortgages"] == state.active_mortgages
     holder, expires, consented, _ = reg.view("preNotice", unit)
     assert (holder, expires, consented) == (state.pre_notice_holder, state.pre_notice_expires_at,

@@ -33,6 +33,7 @@ from ledger.domain.property import (
     guards,
 )
 from ledger.domain.property_mirror import TitleEvent, replay
+from node.chain.abi import DecodedEvent
 
 from .property_helpers import PropertySetup, recompute_head, state_matches
 
@@ -44,6 +45,12 @@ class Twin:
     setup: PropertySetup
     state: UnitState | None = None
     applied: list[str] = field(default_factory=list)
+    # Sent with a fixed gas limit, the chain skips estimating it (a state machine sends many).
+    gas: int | None = None
+    # False once a change was tried or time passed since the last check.
+    fresh: bool = False
+    events: list[DecodedEvent] = field(default_factory=list)
+    scanned: int = -1
 
     def _call(self, change: Change) -> tuple[LocalAccount, str, tuple[object, ...]]:
         s = self.setup
@@ -89,23 +96,33 @@ class Twin:
                 return s.registrar, "cancelTitle", (unit, h)
         raise TypeError(change)
 
+    def predict(self, change: Change, at: int) -> tuple[UnitState | None, str]:
+        """Return the model's state after ``change`` at ``at`` and 'ok', or None and the rule refusing it."""
+        self.fresh = False
+        try:
+            return apply(self.state, change, at), "ok"
+        except PropertyError as error:
+            return None, error.rule
+
     def do(self, change: Change, advance: int = 1) -> str:
         """Apply ``change`` ``advance`` seconds after the head block on both; return the rule or 'ok'."""
         at = self.setup.now() + advance
         account, fn, args = self._call(change)
-        try:
-            expected: UnitState | None = apply(self.state, change, at)
-            rule = "ok"
-        except PropertyError as error:
-            expected, rule = None, error.rule
+        expected, rule = self.predict(change, at)
         if expected is not None:
-            self.setup.register.tx(account, fn, *args, at=at)
+            self.setup.register.tx(account, fn, *args, at=at, gas=self.gas)
             self.state = expected
         else:
             with self.setup.register.reverts("PropertyRegistry" + rule):
-                self.setup.register.tx(account, fn, *args, at=at)
+                self.setup.register.tx(account, fn, *args, at=at, gas=self.gas)
         self.applied.append(f"{type(change).__name__}:{rule}")
         return rule
+
+    def check_if_stale(self, transferees: tuple[bytes, ...]) -> None:
+        """Run :meth:`check` unless nothing was tried on the unit and no time passed since the last."""
+        if not self.fresh:
+            self.check(transferees)
+            self.fresh = True
 
     def wait(self, seconds: int) -> None:
         self.setup.chain.set_next_block_timestamp(self.setup.now() + seconds)
@@ -117,7 +134,9 @@ class Twin:
         assert state is not None
         assert sum(o.share for o in state.owners) == SHARE_WHOLE
         state_matches(self.setup, state)
-        events = self.setup.title_changes(state.unit)
+        head = self.setup.chain.gateway.head().number
+        self.events += self.setup.title_changes(state.unit, self.scanned + 1, head)
+        self.scanned, events = head, self.events
         assert recompute_head(state.unit, events) == state.head
         # the unit mirrored from the contract's own events is the model's state
         mirrored = replay(state.unit, [TitleEvent(e.args["kind"], e.args["data"], e.args["at"],

@@ -20,6 +20,7 @@ from ledger.domain.errors import PropertyError
 from ledger.domain.property import (
     Cancel,
     Change,
+    ClearCaseContract,
     ClearContract,
     ClearObjection,
     ClearPreNotice,
@@ -40,6 +41,7 @@ from ledger.domain.property import (
     UnitState,
     UpdateCertificate,
     apply,
+    chain_link,
     change_data,
     seizure_queue,
     unit_key,
@@ -58,6 +60,7 @@ changes = st.one_of(
     st.builds(UpdateCertificate, st.sampled_from(PEOPLE)),
     st.builds(FileContract, st.sampled_from(ORDERS)),
     st.just(ClearContract()),
+    st.builds(ClearCaseContract, st.sampled_from(ORDERS)),
     st.builds(RecordPreNotice, st.sampled_from(PEOPLE), st.integers(T0 - DAY, T0 + 400 * DAY)),
     st.just(ConsentPreNotice()),
     st.just(ClearPreNotice()),
@@ -94,7 +97,8 @@ def run(steps: list[tuple[Change, int]]) -> tuple[UnitState, list[TitleEvent]]:
 
 
 _KINDS = {UpdateCertificate: Kind.CERTIFICATE_UPDATED, FileContract: Kind.CONTRACT_FILED,
-          ClearContract: Kind.CONTRACT_CLEARED, RecordPreNotice: Kind.PRE_NOTICE_RECORDED,
+          ClearContract: Kind.CONTRACT_CLEARED, ClearCaseContract: Kind.CONTRACT_CLEARED,
+          RecordPreNotice: Kind.PRE_NOTICE_RECORDED,
           ConsentPreNotice: Kind.PRE_NOTICE_CONSENTED, ClearPreNotice: Kind.PRE_NOTICE_CLEARED,
           RecordMortgage: Kind.MORTGAGE_RECORDED, ConsentMortgage: Kind.MORTGAGE_CONSENTED,
           ReleaseMortgage: Kind.MORTGAGE_RELEASED, Seize: Kind.SEIZURE_RECORDED,
@@ -144,12 +148,32 @@ def test_a_dropped_event_breaks_the_chain_and_the_mirror_stops_there() -> None:
     UpdateCertificate(PEOPLE[0]), FileContract(ORDERS[0]), RecordPreNotice(PEOPLE[1], T0 + DAY),
     RecordMortgage(BANKS[0], 12_345), ConsentMortgage(BANKS[0], 2), ReleaseMortgage(BANKS[1], 1),
     Seize(COURTS[0], ORDERS[1], 10 * DAY), ReleaseSeizure(COURTS[2], ORDERS[0]),
-    RecordObjection(PEOPLE[2]), RecordOwnerConsent(0b101), Cancel(ORDERS[2]),
+    RecordObjection(PEOPLE[2]), RecordOwnerConsent(0b101), Cancel(ORDERS[2]), ClearCaseContract(ORDERS[0]),
 ])
 def test_decode_inverts_change_data(change: Change) -> None:
     state, _ = run([])
     data = change_data(state, change, T0 + 1)
     assert decode_change(UNIT, _KINDS[type(change)], data) == change
+
+
+def test_a_case_clearing_its_contract_on_a_cancelled_title_replays() -> None:
+    # A closing case clears its contract even on a cancelled title; HOUSING's clear could not.
+    state, events = run([(FileContract(ORDERS[0]), 1), (Cancel(ORDERS[1]), 1),
+                         (ClearContract(), 1), (ClearCaseContract(ORDERS[0]), 1)])
+    assert [e.kind for e in events[1:]] == [Kind.CONTRACT_FILED, Kind.CANCELLED, Kind.CONTRACT_CLEARED]
+    mirrored = replay(UNIT, events)
+    assert mirrored.problem is None and mirrored.chain_valid and mirrored.state == state
+    assert state.cancelled and state.contract_hash == bytes(32)
+
+
+def test_a_cleared_contract_that_was_not_the_filed_one_is_a_problem() -> None:
+    _, events = run([(FileContract(ORDERS[0]), 1)])
+    at = events[-1].at + 1
+    forged = TitleEvent(Kind.CONTRACT_CLEARED, ORDERS[1], at,
+                        chain_link(events[-1].head, Kind.CONTRACT_CLEARED, ORDERS[1], at))
+    mirrored = replay(UNIT, [*events, forged])
+    assert mirrored.chain_valid
+    assert mirrored.problem == "change 3 (contract_cleared): ContractMismatch"
 
 
 def test_malformed_data_and_unknown_kinds_are_refused() -> None:
