@@ -194,7 +194,7 @@ interface ITransferCases {
      *
      * Requirements: the caller is an active REGISTRY department that allowed this contract as
      * its anchor delegate; the case is FUNDED and before its deadline; terms and assessment are
-     * the case's.
+     * the case's; a payoff consented after the assessment fits in the seller's proceeds.
      *
      * Emits {CaseSettled}, a TRANSFERRED change on the registry and a BatchAnchored.
      */
@@ -208,7 +208,8 @@ interface ITransferCases {
     ) external;
 
     /**
-     * @dev Cancels the case, refunds the escrow to its payer and clears the filed contract.
+     * @dev Cancels the case, refunds the escrow to its payer and clears the filed contract
+     * (unless HOUSING has already withdrawn it: the refund never depends on the filing).
      *
      * Requirements: the caller is an active HOUSING or REGISTRY department; the case is not
      * settled or closed.

@@ -162,7 +162,12 @@ contract TransferCases is ITransferCases, ReentrancyGuardTransient {
         _checkVoucher(caseId, assessment.voucherRoot, deedVoucherLeaf, voucherProof);
 
         PayoffSlot memory payoff = _payoffs[caseId];
-        uint64 sellerFen = assessment.dueFen - assessment.taxFen - assessment.feeFen - payoff.amountFen;
+        // A payoff consented after the assessment was not in its proceeds check.
+        uint64 proceeds = assessment.dueFen - assessment.taxFen - assessment.feeFen;
+        if (payoff.amountFen > proceeds) {
+            revert TransferCasesProceedsShort(caseId, terms.facts.priceFen, proceeds + payoff.amountFen);
+        }
+        uint64 sellerFen = proceeds - payoff.amountFen;
         c.state = C.CASE_SETTLED;
         c.escrowFen = 0;
 
@@ -290,7 +295,8 @@ contract TransferCases is ITransferCases, ReentrancyGuardTransient {
             _revertState(caseId, c.state);
         }
         _cases[caseId] = CaseSlot({payer: c.payer, state: state, deadline: c.deadline, escrowFen: 0});
-        _registry.clearContractForCase(unit, contractHash);
+        // HOUSING may have withdrawn the filing itself: the refund must not depend on it.
+        if (_registry.title(unit).contractHash == contractHash) _registry.clearContractForCase(unit, contractHash);
         if (c.escrowFen != 0) _token.safeTransfer(c.payer, c.escrowFen);
         emit CaseClosed(caseId, state, msg.sender, uint64(c.escrowFen));
     }

@@ -232,7 +232,7 @@ class CaseDesk:
         if rule == "ok":
             split = payout(assessment, case.payoff_fen)
             if split.seller < 0:  # a payoff consented after assessment larger than the seller's proceeds
-                rule = "Panic"
+                rule = "TransferCasesProceedsShort"
             else:
                 after, rule = twin.predict(Transfer(terms.contract_hash, terms.buyers, leaf, case.payoff_rank), at)
                 rule = _registry_error(rule)
@@ -265,6 +265,8 @@ class CaseDesk:
             rule = "TransferCasesMissingRole"
         elif case.state not in LIVE:
             rule = "TransferCasesWrongState"
+        elif twin.state is not None and twin.state.contract_hash != case.terms.contract_hash:
+            after = twin.state  # HOUSING withdrew the filing already: nothing to clear, the refund stands
         else:
             after, rule = twin.predict(ClearCaseContract(case.terms.contract_hash), at)
             rule = _registry_error(rule)

@@ -121,8 +121,16 @@ def test_cases_follow_the_model_on_a_scripted_sequence(property_setup: PropertyS
     check("ok", desk.assess(second))
     check("ok", desk.consent(second, s.bank_a, 1, 600_000_000))
     check("ok", desk.fund(second))
-    check("Panic", desk.settle(second))
+    check("TransferCasesProceedsShort", desk.settle(second))
     check("ok", desk.close(second, s.registrar))
+    # HOUSING withdraws a funded case's filing itself: settlement is refused, cancelling still refunds.
+    check("ok", desk.open(UNIT, (Owner(BOB, WHOLE),), 30))
+    withdrawn = desk.opened[-1]
+    check("ok", desk.assess(withdrawn))
+    check("ok", desk.fund(withdrawn))
+    check("ok", twin.do(ClearContract()))
+    check("PropertyRegistryContractMismatch", desk.settle(withdrawn))
+    check("ok", desk.close(withdrawn, s.housing))
     # Paid off through the case; the co-owners' consent and a seizure come and go.
     buyers = (Owner(BOB, 600_000), Owner(DAVE, 400_000))
     check("ok", desk.open(UNIT, buyers, 30))
