@@ -129,8 +129,12 @@ def quiet() -> None:
 
 @contextmanager
 def demo_node(chain: str = "embedded", batch_size: int = 1024,
-              chain_id: int = 1337) -> Iterator[Node]:
-    """Create a fresh demo node in a temp folder and yield it; remove everything after."""
+              chain_id: int = 1337, background: bool = False) -> Iterator[Node]:
+    """Create a fresh demo node in a temp folder and yield it; remove everything after.
+
+    With ``background`` the node's own loop sends, anchors and indexes (as ``regnode serve``
+    does) and requests only wait for it; without, each request drives that work itself.
+    """
     quiet()
     from fastapi.testclient import TestClient
 
@@ -146,8 +150,10 @@ def demo_node(chain: str = "embedded", batch_size: int = 1024,
         t0 = time.perf_counter()
         init_demo(data, chain=chain, chain_id=chain_id, port=18000)
         init_s = time.perf_counter() - t0
-        settings = load_settings(data, background=False, batch_size=batch_size)
+        settings = load_settings(data, background=background, batch_size=batch_size)
         runtime = Runtime(settings)
+        if background:
+            runtime.start()
         client = TestClient(create_app(settings, runtime), raise_server_exceptions=True)
         yield Node(data, runtime, client, read_tokens(data), chain, init_s)
     finally:
