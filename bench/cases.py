@@ -9,7 +9,9 @@ outside the clock. Gas is read from the chain's receipts of every transaction a 
 
 One-at-a-time figures come from a node without a background loop (each request drives its own
 transactions, as in the other benches); the throughput figure starts the node's background loop
-and keeps ``IN_FLIGHT`` cases on as many units going at once, one thread each.
+and keeps ``IN_FLIGHT`` cases on as many units going at once, one thread each. Beside wall time
+each run records the CPU seconds of the bench process (node and client; the embedded chain too)
+plus anvil's, a figure the neighbours on a shared machine disturb much less.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import time
 from typing import Any
 
 from bench.case_driver import CaseDriver, CaseRun, unit_number
-from bench.common import Node, anvil_chain, demo_node
+from bench.common import Node, anvil_process, anvil_version, cpu_seconds, demo_node
 
 CASES = 12  # sequential cases per backend (the first on a fresh chain is reported apart)
 IN_FLIGHT = 8  # cases progressing at once in the throughput run
@@ -43,13 +45,22 @@ def case_gas(node: Node, run: CaseRun) -> dict[str, int]:
     return out
 
 
-def _sequential(node: Node, backend: str) -> dict[str, Any]:
+def _cpu(chain_pid: int | None) -> float:
+    """Return the CPU seconds of this process (node, bench and an embedded chain) plus anvil's."""
+    return cpu_seconds() + (cpu_seconds(chain_pid) if chain_pid else 0.0)
+
+
+def _sequential(node: Node, backend: str, chain_pid: int | None = None) -> dict[str, Any]:
     """Run CASES typical cases one after another, then one case of each variant."""
     driver = CaseDriver(node.client, node.tokens)
     units = [unit_number(i) for i in range(CASES)]
     for u in units:
         driver.register(u)
-    runs = [driver.run(u, f"BENCH-{backend}-{i}") for i, u in enumerate(units)]
+    runs, cpu = [], []
+    for i, u in enumerate(units):
+        c0 = _cpu(chain_pid)
+        runs.append(driver.run(u, f"BENCH-{backend}-{i}"))
+        cpu.append(_cpu(chain_pid) - c0)
     gas = [case_gas(node, r) for r in runs]
     variants: dict[str, dict[str, int]] = {}
     for k, (name, shape) in enumerate(VARIANTS.items()):
@@ -61,6 +72,7 @@ def _sequential(node: Node, backend: str) -> dict[str, Any]:
     return {
         "cases": CASES, "case_seconds": [round(r.seconds, 4) for r in runs],
         "median_s": statistics.median(r.seconds for r in warm), "first_s": runs[0].seconds,
+        "case_cpu_seconds": [round(c, 3) for c in cpu], "median_cpu_s": statistics.median(cpu[1:]),
         "gas": statistics.median(totals[1:]), "gas_first": totals[0],
         "gas_steps_first": gas[0], "gas_steps_warm": gas[1],
         "gas_min": min(totals[1:]), "gas_max": max(totals[1:]),
@@ -70,7 +82,7 @@ def _sequential(node: Node, backend: str) -> dict[str, Any]:
     }
 
 
-def _in_flight(node: Node) -> dict[str, Any]:
+def _in_flight(node: Node, chain_pid: int | None) -> dict[str, Any]:
     """Keep IN_FLIGHT cases going at once (one thread per unit, ROUNDS cases each); count per minute."""
     driver = CaseDriver(node.client, node.tokens)
     base = CASES + len(VARIANTS)
@@ -93,16 +105,18 @@ def _in_flight(node: Node) -> dict[str, Any]:
                 done.append(run)
 
     threads = [threading.Thread(target=worker, args=(k, u), name=f"case-{k}") for k, u in enumerate(units)]
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), _cpu(chain_pid)
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    wall = time.perf_counter() - t0
+    wall, cpu = time.perf_counter() - t0, _cpu(chain_pid) - c0
     if errors:
         raise RuntimeError(f"{len(errors)} in-flight case(s) failed: {errors[:3]}")
     return {"in_flight": IN_FLIGHT, "rounds": ROUNDS, "completed": len(done), "wall_s": round(wall, 3),
-            "per_min": 60 * len(done) / wall,
+            "per_min": 60 * len(done) / wall, "cpu_s": round(cpu, 3),
+            "cases_per_cpu_min": 60 * len(done) / cpu if cpu else None,
+            "gas_median": statistics.median(sum(case_gas(node, r).values()) for r in done),
             "case_seconds_median": statistics.median(r.seconds for r in done),
             "case_seconds_max": max(r.seconds for r in done)}
 
@@ -117,20 +131,18 @@ def embedded(meta: dict[str, Any]) -> dict[str, Any]:
 
 def anvil(meta: dict[str, Any]) -> dict[str, Any]:
     """Return the one-at-a-time figures on a fresh anvil demo node."""
-    with anvil_chain() as (url, version):
-        meta["anvil_version"] = version
-        with demo_node(url, batch_size=64, chain_id=31337) as node:
-            figures = _sequential(node, "anvil")
+    meta["anvil_version"] = anvil_version()
+    with anvil_process() as proc, demo_node(proc.url, batch_size=64, chain_id=31337) as node:
+        figures = _sequential(node, "anvil", proc.pid)
     meta.setdefault("transfer_cases", {})["anvil"] = {**figures, "mode": "one at a time, HTTP API"}
     return figures
 
 
 def anvil_in_flight(meta: dict[str, Any]) -> dict[str, Any]:
     """Return the throughput with IN_FLIGHT cases at once on a fresh anvil node with its background loop."""
-    with anvil_chain() as (url, version):
-        meta["anvil_version"] = version
-        with demo_node(url, batch_size=64, chain_id=31337, background=True) as node:
-            flight = _in_flight(node)
+    meta["anvil_version"] = anvil_version()
+    with anvil_process() as proc, demo_node(proc.url, batch_size=64, chain_id=31337, background=True) as node:
+        flight = _in_flight(node, proc.pid)
     meta.setdefault("transfer_cases", {})["anvil_in_flight"] = {
         **flight, "mode": "threads over the HTTP API, node background loop"}
     return flight

@@ -9,6 +9,7 @@ through the real FastAPI app via ``fastapi.testclient.TestClient``.
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import subprocess
 import tempfile
@@ -163,12 +164,39 @@ def demo_node(chain: str = "embedded", batch_size: int = 1024,
 
 
 @contextmanager
-def anvil_chain() -> Iterator[tuple[str, str]]:
-    """Start a fresh anvil; yield (JSON-RPC URL, anvil version)."""
-    from node.chain.anvil import AnvilProcess, find_anvil
+def anvil_process() -> Iterator[Any]:
+    """Start a fresh anvil; yield its running ``AnvilProcess`` (``url``, ``pid``)."""
+    from node.chain.anvil import AnvilProcess
+
+    with AnvilProcess(chain_id=31337) as proc:
+        yield proc
+
+
+def anvil_version() -> str:
+    """Return what ``anvil --version`` prints first."""
+    from node.chain.anvil import find_anvil
 
     out = subprocess.run([str(find_anvil()), "--version"], capture_output=True, text=True,
                          timeout=30)
-    version = (out.stdout or out.stderr).strip().splitlines()[0] if out else "unknown"
-    with AnvilProcess(chain_id=31337) as proc:
+    return (out.stdout or out.stderr).strip().splitlines()[0] if out else "unknown"
+
+
+@contextmanager
+def anvil_chain() -> Iterator[tuple[str, str]]:
+    """Start a fresh anvil; yield (JSON-RPC URL, anvil version)."""
+    version = anvil_version()
+    with anvil_process() as proc:
         yield proc.url, version
+
+
+def cpu_seconds(pid: int | None = None) -> float:
+    """Return the CPU seconds (user + system) used by this process, or by process ``pid``.
+
+    On a shared machine wall time swings with the neighbours' load; CPU time much less.
+    """
+    if pid is None:
+        return time.process_time()
+    # /proc/<pid>/stat: fields after the ")" of the command name start at field 3 (state);
+    # utime and stime are fields 14 and 15, in clock ticks.
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
