@@ -43,7 +43,7 @@ METRICS: dict[str, tuple[str, str, tuple[str, float] | None]] = {
     "fee_quotes_per_s": ("Python fee quotes, one core", "quotes/s", (">=", 20_000)),
     "transfer_case_s_anvil": ("full transfer case, anvil automine (median)", "s", ("<=", 2)),
     "transfer_case_s_embedded": ("full transfer case, embedded chain (median)", "s", None),
-    "transfer_case_gas": ("gas of one whole case, open → settle (median, warm)", "gas", ("<=", 600_000)),
+    "transfer_case_gas": ("gas of one whole case, consent + open → settle (median)", "gas", ("<=", 600_000)),
     "transfer_case_gas_first": ("gas of the first case on a fresh chain", "gas", None),
     "transfer_case_gas_with_mortgage": ("gas of a case, 2 co-owners, mortgage consented", "gas", None),
     "transfer_case_gas_with_release": ("gas of a case, 2 co-owners, mortgage released", "gas", None),
