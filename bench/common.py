@@ -9,6 +9,7 @@ through the real FastAPI app via ``fastapi.testclient.TestClient``.
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import subprocess
 import tempfile
@@ -129,8 +130,12 @@ def quiet() -> None:
 
 @contextmanager
 def demo_node(chain: str = "embedded", batch_size: int = 1024,
-              chain_id: int = 1337) -> Iterator[Node]:
-    """Create a fresh demo node in a temp folder and yield it; remove everything after."""
+              chain_id: int = 1337, background: bool = False) -> Iterator[Node]:
+    """Create a fresh demo node in a temp folder and yield it; remove everything after.
+
+    With ``background`` the node's own loop sends, anchors and indexes (as ``regnode serve``
+    does) and requests only wait for it; without, each request drives that work itself.
+    """
     quiet()
     from fastapi.testclient import TestClient
 
@@ -146,8 +151,10 @@ def demo_node(chain: str = "embedded", batch_size: int = 1024,
         t0 = time.perf_counter()
         init_demo(data, chain=chain, chain_id=chain_id, port=18000)
         init_s = time.perf_counter() - t0
-        settings = load_settings(data, background=False, batch_size=batch_size)
+        settings = load_settings(data, background=background, batch_size=batch_size)
         runtime = Runtime(settings)
+        if background:
+            runtime.start()
         client = TestClient(create_app(settings, runtime), raise_server_exceptions=True)
         yield Node(data, runtime, client, read_tokens(data), chain, init_s)
     finally:
@@ -157,12 +164,39 @@ def demo_node(chain: str = "embedded", batch_size: int = 1024,
 
 
 @contextmanager
-def anvil_chain() -> Iterator[tuple[str, str]]:
-    """Start a fresh anvil; yield (JSON-RPC URL, anvil version)."""
-    from node.chain.anvil import AnvilProcess, find_anvil
+def anvil_process() -> Iterator[Any]:
+    """Start a fresh anvil; yield its running ``AnvilProcess`` (``url``, ``pid``)."""
+    from node.chain.anvil import AnvilProcess
+
+    with AnvilProcess(chain_id=31337) as proc:
+        yield proc
+
+
+def anvil_version() -> str:
+    """Return what ``anvil --version`` prints first."""
+    from node.chain.anvil import find_anvil
 
     out = subprocess.run([str(find_anvil()), "--version"], capture_output=True, text=True,
                          timeout=30)
-    version = (out.stdout or out.stderr).strip().splitlines()[0] if out else "unknown"
-    with AnvilProcess(chain_id=31337) as proc:
+    return (out.stdout or out.stderr).strip().splitlines()[0] if out else "unknown"
+
+
+@contextmanager
+def anvil_chain() -> Iterator[tuple[str, str]]:
+    """Start a fresh anvil; yield (JSON-RPC URL, anvil version)."""
+    version = anvil_version()
+    with anvil_process() as proc:
         yield proc.url, version
+
+
+def cpu_seconds(pid: int | None = None) -> float:
+    """Return the CPU seconds (user + system) used by this process, or by process ``pid``.
+
+    On a shared machine wall time swings with the neighbours' load; CPU time much less.
+    """
+    if pid is None:
+        return time.process_time()
+    # /proc/<pid>/stat: fields after the ")" of the command name start at field 3 (state);
+    # utime and stime are fields 14 and 15, in clock ticks.
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from bench.cases import CASES, IN_FLIGHT, ROUNDS
 from bench.common import CHUNK, quiet
 from bench.fees import FEE_CASES, FEE_SECONDS, fee_quotes_per_s
 from bench.issuance import GAS_BATCHES, ONE_TX_SAMPLE, IssuanceBench
@@ -42,8 +43,12 @@ METRICS: dict[str, tuple[str, str, tuple[str, float] | None]] = {
     "fee_quotes_per_s": ("Python fee quotes, one core", "quotes/s", (">=", 20_000)),
     "transfer_case_s_anvil": ("full transfer case, anvil automine (median)", "s", ("<=", 2)),
     "transfer_case_s_embedded": ("full transfer case, embedded chain (median)", "s", None),
-    "transfer_case_gas": ("gas of one whole case, open → settle (median)", "gas", ("<=", 600_000)),
-    "transfer_cases_per_min_anvil": ("transfer cases per minute, anvil, one after another", "cases/min", None),
+    "transfer_case_gas": ("gas of one whole case, consent + open → settle (median)", "gas", ("<=", 600_000)),
+    "transfer_case_gas_first": ("gas of the first case on a fresh chain", "gas", None),
+    "transfer_case_gas_with_mortgage": ("gas of a case, 2 co-owners, mortgage consented", "gas", None),
+    "transfer_case_gas_with_release": ("gas of a case, 2 co-owners, mortgage released", "gas", None),
+    "transfer_cases_per_min_anvil": (f"transfer cases per minute, anvil, {IN_FLIGHT} in flight",
+                                     "cases/min", None),
 }
 
 
@@ -63,20 +68,23 @@ def _runners(issuance: IssuanceBench, verification: VerificationBench,
         "transfer_case_s_anvil": lambda: _case_figures(meta, "anvil")["median_s"],
         "transfer_case_s_embedded": lambda: _case_figures(meta, "embedded")["median_s"],
         "transfer_case_gas": lambda: _case_figures(meta, "anvil")["gas"],
-        "transfer_cases_per_min_anvil": lambda: _case_figures(meta, "anvil")["per_min"],
+        "transfer_case_gas_first": lambda: _case_figures(meta, "anvil")["gas_first"],
+        "transfer_case_gas_with_mortgage": lambda: _case_figures(meta, "anvil")["gas_with_mortgage"],
+        "transfer_case_gas_with_release": lambda: _case_figures(meta, "anvil")["gas_with_release"],
+        "transfer_cases_per_min_anvil": lambda: _case_figures(meta, "anvil_in_flight")["per_min"],
     }
 
 
-_CASE_FIGURES: dict[str, dict[str, float]] = {}
+_CASE_FIGURES: dict[str, dict[str, Any]] = {}
 
 
-def _case_figures(meta: dict[str, Any], backend: str) -> dict[str, float]:
-    """Run the case bench on ``backend`` once and share its figures between the metric keys."""
-    if backend not in _CASE_FIGURES:
+def _case_figures(meta: dict[str, Any], run: str) -> dict[str, Any]:
+    """Run one case bench (``anvil``, ``embedded``, ``anvil_in_flight``) once; share its figures."""
+    if run not in _CASE_FIGURES:
         from bench import cases
 
-        _CASE_FIGURES[backend] = cases.anvil(meta) if backend == "anvil" else cases.embedded(meta)
-    return _CASE_FIGURES[backend]
+        _CASE_FIGURES[run] = getattr(cases, run)(meta)
+    return _CASE_FIGURES[run]
 
 
 def _meets(value: float, target: tuple[str, float] | None) -> bool | None:
@@ -157,6 +165,8 @@ def main(argv: list[str] | None = None) -> int:
                        "verify_tokens": min(VERIFY_TOKENS, args.licences),
                        "verify_seconds": VERIFY_SECONDS,
                        "fee_cases": FEE_CASES, "fee_seconds": FEE_SECONDS,
+                       "transfer_cases": CASES, "transfer_cases_in_flight": IN_FLIGHT,
+                       "transfer_case_rounds_in_flight": ROUNDS,
                        "http": "fastapi TestClient, in process", "db": "SQLite in the data folder"},
     }
     issuance = IssuanceBench(args.licences, meta)

@@ -64,6 +64,8 @@ RULES = (
         forbidden=frozenset(),
         only_inside={"node": frozenset({"init", "serve"})},
     ),
+    # The bench measures the product, so it drives it the way users do, never through test code.
+    Rule("bench", allowed=None, forbidden=frozenset({"tests"})),
 )
 
 
@@ -174,6 +176,7 @@ DOMAIN = RULES[0]
 VERIFIERS = RULES[1]
 STORE = RULES[2]
 CLI = RULES[5]
+BENCH = RULES[6]
 
 
 @pytest.mark.parametrize(
@@ -235,3 +238,10 @@ def test_checker_rules_for_other_layers() -> None:
     assert check_source("from node.app import create_app", "cli.main", CLI)
     assert check_source("def serve():\n    from node.app import create_app\n", "cli.main", CLI) == []
     assert check_source("def status():\n    from node.app import create_app\n", "cli.main", CLI)
+
+
+@pytest.mark.parametrize("snippet", ["from tests.contracts.case_helpers import CaseSetup", "import tests.chain.harness",
+                                     "def f():\n    from tests.node.conftest import DemoNode\n"])
+def test_checker_catches_bench_importing_tests(snippet: str) -> None:
+    assert check_source(snippet, "bench.cases", BENCH), snippet
+    assert not check_source("from node.chain.anvil import AnvilProcess", "bench.cases", BENCH)

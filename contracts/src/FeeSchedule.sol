@@ -148,10 +148,12 @@ contract FeeSchedule is IFeeSchedule {
     /// @dev Returns the schedule in force on `day` with `city`'s override (if any is in force) applied.
     function _inForce(uint32 day, uint32 city) private view returns (Schedule memory s) {
         uint256 count = _schedules.length;
-        if (count == 0 || _schedules[0].effectiveFrom > day) revert FeeScheduleNoScheduleInForce(day);
-        // The last schedule starting on or before `day`; most quotes are for the latest one.
+        if (count == 0) revert FeeScheduleNoScheduleInForce(day);
+        // The last schedule starting on or before `day`; most quotes are for the latest one,
+        // so the first schedule is read only when the latest one starts later.
         uint256 lo = count - 1;
         if (_schedules[lo].effectiveFrom > day) {
+            if (_schedules[0].effectiveFrom > day) revert FeeScheduleNoScheduleInForce(day);
             // Binary search: `lo` always qualifies, `hi` never does.
             uint256 hi = lo;
             lo = 0;

@@ -505,7 +505,8 @@ interface IPropertyRegistry {
     /// @dev Returns the number of seizures ever recorded on `unit`.
     function seizureCount(bytes32 unit) external view returns (uint256);
 
-    /// @dev Returns seizure `i` of `unit` as stored (promotions by expiry are applied on the next write).
+    /// @dev Returns seizure `i` of `unit` as stored (promotions by expiry are applied on the next write);
+    /// reverts with {PropertyRegistryUnknownSeizure} (order hash 0) when there is none.
     function seizureAt(bytes32 unit, uint256 i) external view returns (SeizureView memory);
 
     /**

@@ -60,14 +60,17 @@ contract PropertyRegistry is IPropertyRegistry {
         bytes32 certificateLeaf;
         bytes32 contractHash;
         bytes32 preNoticeHolder;
+        // one slot the transfer guards read first: with no pre-notice, objection or seizure
+        // recorded they need nothing else (holder and applicant are read only when one is)
         uint64 preNoticeExpiresAt;
         bool preNoticeConsented;
         uint64 objectionExpiresAt;
         bool objectionSuitFiled;
+        uint32 seizureCount;
         bytes32 objectionApplicant;
         OwnerSlot[] owners;
         MortgageSlot[] mortgages;
-        SeizureSlot[] seizures;
+        mapping(uint256 index => SeizureSlot) seizures;
     }
 
     IDepartmentDirectory private immutable _directory;
@@ -142,7 +145,7 @@ contract PropertyRegistry is IPropertyRegistry {
         _requireRole(ROLE_REGISTRY);
         Title storage t = _open(unit);
         _settleSeizures(t);
-        if (t.seizureHead < t.seizures.length) _revertSeized(unit, t, t.seizureHead);
+        if (t.seizureHead < t.seizureCount) _revertSeized(unit, t, t.seizureHead);
         if (amount == 0 || !_isBank(mortgagee)) revert PropertyRegistryInvalidMortgage(mortgagee, amount);
         if (t.mortgageCount == type(uint8).max) revert PropertyRegistryTooManyMortgages(unit);
         rank = ++t.mortgageCount;
@@ -207,7 +210,7 @@ contract PropertyRegistry is IPropertyRegistry {
         _requireRole(ROLE_REGISTRY);
         Title storage t = _open(unit);
         _settleSeizures(t);
-        if (t.seizureHead < t.seizures.length) _revertSeized(unit, t, t.seizureHead);
+        if (t.seizureHead < t.seizureCount) _revertSeized(unit, t, t.seizureHead);
         if (t.activeMortgages != 0) _revertFirstMortgage(unit, t, false);
         t.cancelled = true;
         _append(unit, t, P.CHANGE_CANCELLED, abi.encode(reasonHash));
@@ -302,7 +305,7 @@ contract PropertyRegistry is IPropertyRegistry {
         _setOwners(t, owners_);
         t.ownerConsentMask = 0;
         delete t.contractHash;
-        if (t.preNoticeHolder != bytes32(0)) {
+        if (t.preNoticeExpiresAt != 0) { // set together with the holder, and cleared with it
             delete t.preNoticeHolder;
             delete t.preNoticeExpiresAt;
             delete t.preNoticeConsented;
@@ -341,15 +344,16 @@ contract PropertyRegistry is IPropertyRegistry {
         if (orderHash == bytes32(0)) revert PropertyRegistryZeroValue();
         if (duration == 0 || duration > MAX_SEIZURE_DURATION) revert PropertyRegistryInvalidSeizureDuration(duration);
         _settleSeizures(t);
-        uint256 n = t.seizures.length;
+        uint256 n = t.seizureCount;
         if (n - t.seizureHead >= MAX_PENDING_SEIZURES) revert PropertyRegistrySeizureQueueFull(unit);
-        t.seizures.push(SeizureSlot({
+        t.seizures[n] = SeizureSlot({
             court: court,
             released: false,
             duration: duration,
             from: t.seizureHead == n ? uint64(block.timestamp) : 0,
             orderHash: orderHash
-        }));
+        });
+        t.seizureCount = uint32(n + 1);
         _append(unit, t, P.CHANGE_SEIZURE_RECORDED, abi.encode(bytes32(court), orderHash, duration));
     }
 
@@ -358,7 +362,7 @@ contract PropertyRegistry is IPropertyRegistry {
         bytes19 court = _callerCode(ROLE_COURT);
         Title storage t = _open(unit);
         _settleSeizures(t);
-        uint256 n = t.seizures.length;
+        uint256 n = t.seizureCount;
         for (uint256 i = t.seizureHead; i < n; ++i) {
             SeizureSlot storage s = t.seizures[i];
             if (s.released || s.orderHash != orderHash) continue;
@@ -440,12 +444,14 @@ contract PropertyRegistry is IPropertyRegistry {
 
     /// @inheritdoc IPropertyRegistry
     function seizureCount(bytes32 unit) external view returns (uint256) {
-        return _titles[unit].seizures.length;
+        return _titles[unit].seizureCount;
     }
 
     /// @inheritdoc IPropertyRegistry
     function seizureAt(bytes32 unit, uint256 i) external view returns (SeizureView memory) {
-        SeizureSlot storage s = _titles[unit].seizures[i];
+        Title storage t = _titles[unit];
+        if (i >= t.seizureCount) revert PropertyRegistryUnknownSeizure(unit, bytes32(0));
+        SeizureSlot storage s = t.seizures[i];
         return SeizureView({
             court: bytes32(s.court),
             orderHash: s.orderHash,
@@ -463,7 +469,7 @@ contract PropertyRegistry is IPropertyRegistry {
     {
         Title storage t = _titles[unit];
         (uint256 head, uint64 start) = _seizureState(t);
-        uint256 n = t.seizures.length;
+        uint256 n = t.seizureCount;
         if (head == n) return (false, bytes32(0), bytes32(0), 0, 0, 0);
         SeizureSlot storage s = t.seizures[head];
         for (uint256 i = head + 1; i < n; ++i) {
@@ -477,7 +483,7 @@ contract PropertyRegistry is IPropertyRegistry {
         Title storage t = _existing(unit);
         if (t.cancelled) guards |= P.GUARD_CANCELLED;
         (uint256 head, ) = _seizureState(t);
-        if (head < t.seizures.length) guards |= P.GUARD_SEIZED;
+        if (head < t.seizureCount) guards |= P.GUARD_SEIZED;
         if (_objectionInForce(t)) guards |= P.GUARD_OBJECTION;
         if (_preNoticeBlocks(t, transferee)) guards |= P.GUARD_PRE_NOTICE;
         if (_mortgageBlocks(t)) guards |= P.GUARD_MORTGAGE;
@@ -498,7 +504,7 @@ contract PropertyRegistry is IPropertyRegistry {
     function checkTransferable(bytes32 unit, bytes32 transferee) external view {
         Title storage t = _open(unit);
         (uint256 head, ) = _seizureState(t);
-        if (head < t.seizures.length) _revertSeized(unit, t, head);
+        if (head < t.seizureCount) _revertSeized(unit, t, head);
         if (_objectionInForce(t)) {
             revert PropertyRegistryUnderObjection(unit, t.objectionSuitFiled ? 0 : t.objectionExpiresAt);
         }
@@ -563,7 +569,7 @@ contract PropertyRegistry is IPropertyRegistry {
     /// @dev The case guards: seized, under objection, under a pre-notice none of `buyers` holds.
     function _checkCaseStep(bytes32 unit, Title storage t, Owner[] calldata buyers) private view {
         (uint256 head, ) = _seizureState(t);
-        if (head < t.seizures.length) _revertSeized(unit, t, head);
+        if (head < t.seizureCount) _revertSeized(unit, t, head);
         if (_objectionInForce(t)) {
             revert PropertyRegistryUnderObjection(unit, t.objectionSuitFiled ? 0 : t.objectionExpiresAt);
         }
@@ -615,7 +621,7 @@ contract PropertyRegistry is IPropertyRegistry {
     }
 
     function _preNoticeInForce(Title storage t) private view returns (bool) {
-        return t.preNoticeHolder != bytes32(0) && block.timestamp < t.preNoticeExpiresAt;
+        return block.timestamp < t.preNoticeExpiresAt && t.preNoticeHolder != bytes32(0);
     }
 
     function _preNoticeBlocks(Title storage t, bytes32 transferee) private view returns (bool) {
@@ -623,7 +629,7 @@ contract PropertyRegistry is IPropertyRegistry {
     }
 
     function _objectionInForce(Title storage t) private view returns (bool) {
-        return t.objectionApplicant != bytes32(0) && (t.objectionSuitFiled || block.timestamp < t.objectionExpiresAt);
+        return (t.objectionSuitFiled || block.timestamp < t.objectionExpiresAt) && t.objectionApplicant != bytes32(0);
     }
 
     function _mortgageBlocks(Title storage t) private view returns (bool) {
@@ -663,7 +669,7 @@ contract PropertyRegistry is IPropertyRegistry {
      * or when its term ends (computed here).
      */
     function _seizureState(Title storage t) private view returns (uint256 head, uint64 from) {
-        uint256 n = t.seizures.length;
+        uint256 n = t.seizureCount;
         uint64 carry = uint64(block.timestamp);
         for (head = t.seizureHead; head < n; ++head) {
             SeizureSlot storage s = t.seizures[head];
@@ -680,6 +686,6 @@ contract PropertyRegistry is IPropertyRegistry {
     function _settleSeizures(Title storage t) private {
         (uint256 head, uint64 from) = _seizureState(t);
         if (head != t.seizureHead) t.seizureHead = uint32(head);
-        if (head < t.seizures.length && t.seizures[head].from == 0) t.seizures[head].from = from;
+        if (head < t.seizureCount && t.seizures[head].from == 0) t.seizures[head].from = from;
     }
 }

@@ -123,6 +123,11 @@ class AnvilProcess:
         if process.stderr is not None:
             process.stderr.close()
 
+    @property
+    def pid(self) -> int | None:
+        """Return the operating-system process id of the running anvil (None when stopped)."""
+        return None if self._process is None else self._process.pid
+
     def __enter__(self) -> AnvilProcess:
         return self.start()
 

@@ -190,6 +190,9 @@ def test_seizure_queue_promotes_in_order(property_setup: PropertySetup, t0: int)
     assert s.register.view("activeSeizure", UNIT) == (
         True, b32("COURTA"), ORDER_A, t0 + 10, t0 + 10 + 100 * DAY, 2)
     assert s.register.view("seizureAt", UNIT, 1)["from"] == 0
+    assert s.register.view("seizureCount", UNIT) == 3
+    with s.register.reverts("PropertyRegistryUnknownSeizure", orderHash=bytes(32)):
+        s.register.view("seizureAt", UNIT, 3)
     with s.register.reverts("PropertyRegistryUnitSeized", court=b32("COURTA"), orderHash=ORDER_A):
         s.register.view("checkTransferable", UNIT, CAROL)
     with s.register.reverts("PropertyRegistryUnitSeized"):
