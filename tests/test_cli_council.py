@@ -2,38 +2,22 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 from eth_account import Account
-from typer.testing import CliRunner
 
-from cli.main import app
-from node.app import create_app
-from node.config import load_settings
-from node.services.bootstrap import init_demo
-from tests.node.served import ServedApp
+from tests.cli_node import CliNode, run_cli, served_demo
 
 
 @pytest.fixture(scope="module")
-def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str]]:
-    data = tmp_path_factory.mktemp("cli-council") / "data"
-    init_demo(data, port=18004)
-    served = ServedApp(create_app(load_settings(data, batch_interval_ms=100))).start()
-    yield data, served.url
-    served.stop()
+def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CliNode]:
+    yield from served_demo(tmp_path_factory, "cli-council", 18004)
 
 
-def run(node: tuple[Path, str], *args: str, code: int = 0, as_json: bool = True) -> Any:
-    data, url = node
-    result = CliRunner().invoke(app, [*args, "--data", str(data), "--node", url,
-                                      *(["--json"] if as_json else [])])
-    assert result.exit_code == code, (args, result.output)
-    return json.loads(result.stdout) if as_json else result.stdout
+run = run_cli
 
 
 def test_a_department_is_added_from_options_and_shown(node: tuple[Path, str]) -> None:

@@ -21,10 +21,7 @@ from eth_utils import keccak
 from typer.testing import CliRunner
 
 from cli.main import app
-from node.app import create_app
-from node.config import load_settings
-from node.services.bootstrap import init_demo
-from tests.node.served import ServedApp
+from tests.cli_node import CliNode, run_cli, served_demo
 
 UNIT = "320684413219GB00029F00010002"
 REGNODE = str(Path(sys.executable).with_name("regnode"))
@@ -33,20 +30,11 @@ APPLICANT = keccak(text="objector").hex()
 
 
 @pytest.fixture(scope="module")
-def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str]]:
-    data = tmp_path_factory.mktemp("cli-property") / "data"
-    init_demo(data, port=18003)
-    served = ServedApp(create_app(load_settings(data, batch_interval_ms=100))).start()
-    yield data, served.url
-    served.stop()
+def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CliNode]:
+    yield from served_demo(tmp_path_factory, "cli-property", 18003)
 
 
-def cli(node: tuple[Path, str], *args: str, code: int = 0) -> Any:
-    """Run ``regnode ARGS --json`` and return the parsed output (asserting the exit code)."""
-    data, url = node
-    result = CliRunner().invoke(app, [*args, "--data", str(data), "--node", url, "--json"])
-    assert result.exit_code == code, (args, result.output)
-    return json.loads(result.stdout)
+cli = run_cli
 
 
 def prop(node: tuple[Path, str], dept: str, *args: str, code: int = 0) -> Any:
