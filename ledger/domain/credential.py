@@ -20,7 +20,7 @@ from json.encoder import encode_basestring
 from typing import Any
 
 from ledger.domain.canonical import canonical_json, keccak256
-from ledger.domain.disclosure import SALT_BYTES, Disclosure, seal_fields
+from ledger.domain.disclosure import SALT_BYTES, Disclosure, seal_fields_json
 from ledger.domain.errors import (
     InvalidIdentifier,
     InvalidLicence,
@@ -64,6 +64,8 @@ class IssuedLicence:
     leaf: bytes
     #: The RFC 8785 text of ``document``: the exact bytes ``document_digest`` hashes.
     canonical: str = ""
+    #: The disclosures as a compact JSON array of ``[salt, key, value]`` (non-ASCII kept).
+    disclosures_json: str = ""
 
     @property
     def identifier(self) -> str:
@@ -161,7 +163,7 @@ def build_licence(
     salts = salt_source(SALT_BYTES * count)
     if type(salts) is not bytes or len(salts) != SALT_BYTES * count:
         raise InvalidLicence("salt_source", f"must return exactly {SALT_BYTES * count} bytes")
-    disclosures, digests = seal_fields(fields, salts)
+    disclosures, digests, disclosures_json = seal_fields_json(fields, salts)
     digests.sort()
     sd_json = '["' + '","'.join(digests) + '"]' if digests else "[]"
 
@@ -184,7 +186,8 @@ def build_licence(
     }
     if valid_until is not None:
         document["validUntil"] = format_timestamp(valid_until)
-    return IssuedLicence(document, disclosures, document_digest, keccak256(document_digest), canonical)
+    return IssuedLicence(document, disclosures, document_digest, keccak256(document_digest), canonical,
+                         disclosures_json)
 
 
 @dataclass(frozen=True, slots=True)
