@@ -33,6 +33,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=FULL")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA foreign_keys=ON")
+    # The licence table's unique leaf index takes random keys: with SQLite's default
+    # 2 MiB page cache a large register re-reads index pages on every insert.
+    cursor.execute("PRAGMA cache_size=-32768")
     cursor.close()
 
 
