@@ -25,7 +25,6 @@ import cbor2
 
 from ledger.domain.canonical import keccak256
 from verifiers._base45 import b45decode, b45encode
-from verifiers._cbor import dumps_claims
 from verifiers.cose import Signer, UnverifiedSign1, parse_sign1, verify_signature
 from verifiers.dictionary import DICTIONARY, DICTIONARY_ID
 from verifiers.errors import BadSignature, MalformedToken
@@ -87,7 +86,8 @@ class LicenceClaims:
             claims[9] = self.valid_until
         claims[10] = self.document_digest
         claims[11] = dict(self.disclosed)
-        return dumps_claims(claims)
+        encoded: bytes = cbor2.dumps(claims, canonical=True)
+        return encoded
 
     @classmethod
     def from_cbor(cls, payload: bytes) -> LicenceClaims:
