@@ -8,6 +8,8 @@ Tests check it against `base45.b45decode` on random input.
 
 from __future__ import annotations
 
+from operator import itemgetter
+
 _ALPHABET = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
 _INVALID = 0xFF
 _TABLE = bytearray([_INVALID] * 256)
@@ -85,7 +87,8 @@ def b45encode(data: bytes) -> str:
     words = array.array("H", data[:even])
     if array.array("H", b"\x01\x00")[0] == 1:  # little-endian machine: pairs are big-endian
         words.byteswap()
-    out = b"".join([table[w] for w in words])
+    # itemgetter gathers every pair in C; with fewer than two words it returns no tuple
+    out = b"".join(itemgetter(*words)(table) if len(words) > 1 else [table[w] for w in words])
     if even != len(data):
         last = data[-1]
         out += bytes((_ALPHABET[last % 45], _ALPHABET[last // 45]))

@@ -20,7 +20,7 @@ from json.encoder import encode_basestring
 from typing import Any
 
 from ledger.domain.canonical import canonical_json, keccak256
-from ledger.domain.disclosure import SALT_BYTES, Disclosure, decode_salt, seal_fields
+from ledger.domain.disclosure import SALT_BYTES, Disclosure, decode_salt, seal_fields_json
 from ledger.domain.errors import (
     InvalidIdentifier,
     InvalidLicence,
@@ -64,6 +64,8 @@ class IssuedLicence:
     leaf: bytes
     #: The RFC 8785 text of ``document``: the exact bytes ``document_digest`` hashes.
     canonical: str = ""
+    #: The disclosures as a compact JSON array of ``[salt, key, value]`` (non-ASCII kept).
+    disclosures_json: str = ""
 
     @property
     def identifier(self) -> str:
@@ -167,7 +169,7 @@ def build_licence(
         raise InvalidLicence("salt_source", f"must return exactly {SALT_BYTES * count} bytes")
     if salts:
         raw_salts = _with_given_salts(raw_salts, fields, salts)
-    disclosures, digests = seal_fields(fields, raw_salts)
+    disclosures, digests, disclosures_json = seal_fields_json(fields, raw_salts)
     digests.sort()
     sd_json = '["' + '","'.join(digests) + '"]' if digests else "[]"
 
@@ -190,7 +192,8 @@ def build_licence(
     }
     if valid_until is not None:
         document["validUntil"] = format_timestamp(valid_until)
-    return IssuedLicence(document, disclosures, document_digest, keccak256(document_digest), canonical)
+    return IssuedLicence(document, disclosures, document_digest, keccak256(document_digest), canonical,
+                         disclosures_json)
 
 
 def _with_given_salts(drawn: bytes, fields: Mapping[str, str | int], given: Mapping[str, str]) -> bytes:

@@ -26,6 +26,7 @@ __all__ = [
     "decode_salt",
     "encode_salt",
     "seal_fields",
+    "seal_fields_json",
 ]
 
 SALT_BYTES = 16
@@ -135,6 +136,17 @@ def seal_fields(fields: Mapping[str, str | int], raw_salts: bytes) -> tuple[tupl
     ``raw_salts`` holds ``16 × len(fields)`` random bytes. The digests are
     byte-for-byte those of :meth:`Disclosure.digest`; the tests hold it to that.
     """
+    disclosures, digests, _ = seal_fields_json(fields, raw_salts)
+    return disclosures, digests
+
+
+def seal_fields_json(fields: Mapping[str, str | int],
+                     raw_salts: bytes) -> tuple[tuple[Disclosure, ...], list[str], str]:
+    """Return :func:`seal_fields`' disclosures and digests plus the disclosures' JSON array.
+
+    The JSON is what ``json.dumps([d.to_json() …], ensure_ascii=False,
+    separators=(",", ":"))`` writes, joined from the texts that were hashed.
+    """
     keys = list(fields)
     values = list(fields.values())
     admitted = _admitted_keys
@@ -155,11 +167,10 @@ def seal_fields(fields: Mapping[str, str | int], raw_salts: bytes) -> tuple[tupl
     salts = [text[i : i + 22] for i in range(0, len(text), 24)]
     value_json = [encode_basestring(v) if type(v) is str else str(v) for v in values]
     sha256 = hashlib.sha256
+    texts = [f'["{salt}","{key}",{value}]' for salt, key, value in zip(salts, keys, value_json, strict=True)]
     try:
-        digests = [
-            sha256(f'["{salt}","{key}",{value}]'.encode()).hexdigest()
-            for salt, key, value in zip(salts, keys, value_json, strict=True)
-        ]
+        digests = [sha256(text.encode()).hexdigest() for text in texts]
     except UnicodeEncodeError as exc:
         raise InvalidLicence("fields", "values must be valid Unicode text") from exc
-    return tuple(map(_new_disclosure, zip(salts, keys, values, strict=True))), digests
+    disclosures = tuple(map(_new_disclosure, zip(salts, keys, values, strict=True)))
+    return disclosures, digests, "[" + ",".join(texts) + "]"

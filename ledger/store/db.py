@@ -29,10 +29,16 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     # WAL keeps readers off the writer's back; FULL syncs every commit, so an
     # accepted request survives a kill -9 and a power cut alike.
+    # Takes effect only on a new database: licence rows are ~2.5 KB, one to a 4 KiB page
+    # but three to an 8 KiB one, so issuing and batching write far fewer pages.
+    cursor.execute("PRAGMA page_size=8192")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=FULL")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA foreign_keys=ON")
+    # The licence table's unique leaf index takes random keys: with SQLite's default
+    # 2 MiB page cache a large register re-reads index pages on every insert.
+    cursor.execute("PRAGMA cache_size=-32768")
     cursor.close()
 
 

@@ -16,7 +16,6 @@ the API reports is the very exception the domain raised.
 
 from __future__ import annotations
 
-import json
 import multiprocessing
 import os
 import threading
@@ -72,7 +71,6 @@ class Minted(NamedTuple):
 def mint(signer: Signer, issuer: Issuer, issued_at: int, planned: Sequence[Planned]) -> list[Minted]:
     """Build, sign and encode ``planned`` licences; domain errors propagate."""
     out: list[Minted] = []
-    dumps = json.dumps
     for p in planned:
         issued = build_licence(
             identifier=p.identifier, issuer_code=issuer.code, issuer_uscc=issuer.uscc,
@@ -88,8 +86,7 @@ def mint(signer: Signer, issuer: Issuer, issued_at: int, planned: Sequence[Plann
         )
         out.append(Minted(
             p.identifier, issued.leaf.hex(), issued.document_digest.hex(),
-            issued.canonical,
-            dumps([d.to_json() for d in issued.disclosures], ensure_ascii=False, separators=(",", ":")),
+            issued.canonical, issued.disclosures_json,
             build_token(claims, signer),
         ))
     return out

@@ -154,6 +154,8 @@ def test_fast_path_equals_rfc8785(fields: dict[str, str | int], type_name: str) 
     assert issued.canonical.encode() == rfc8785.dumps(issued.document)
     committed = issued.document["credentialSubject"]["_sd"]
     assert committed == sorted(d.digest() for d in issued.disclosures)
+    assert issued.disclosures_json == json.dumps([d.to_json() for d in issued.disclosures],
+                                                 ensure_ascii=False, separators=(",", ":"))
     keys = sorted(fields)[::2]
     verified = verify_presentation(present(issued, keys), expected_leaf=issued.leaf)
     assert verified.fields == {k: fields[k] for k in keys}
