@@ -77,6 +77,12 @@ class Conflict(NodeError):
     status = 409
 
 
+class WrongState(Conflict):
+    """Raised when a case is not in the state a step needs (the node's own check, as the contract's)."""
+
+    code = "wrong_state"
+
+
 class InsufficientBalance(Conflict):
     """Raised when a department's settlement-token balance does not cover what it must pay."""
 

@@ -35,7 +35,8 @@ from ledger.domain.title_certificate import owner_id_field
 from ledger.store.models import ChainEvent
 from node.api.schemas import LicenceCreate
 from node.chain.cases import assessment_struct, terms_digest, terms_struct, terms_struct_from_event
-from node.errors import BadRequest, ContractReverted, InsufficientBalance, MissingRole, NotFound, jsonable
+from node.errors import (BadRequest, ContractReverted, InsufficientBalance, MissingRole, NotFound, WrongState,
+                         jsonable)
 from node.services import actions, notify, reserved
 from node.services.context import ROLE_BITS
 
@@ -184,7 +185,8 @@ def fund(runtime: Runtime, department: str, case: str, mint: bool = False) -> di
     record = load(runtime, case)
     cid = record.case_id.hex()
     if record.assessment is None:
-        raise BadRequest("the case is not assessed yet", case_id=cid, state=record.state.label)
+        raise WrongState("the case is not assessed yet: TAX assesses before a bank funds it", case_id=cid,
+                         state=record.state.label)
     due = int(record.assessment["dueFen"])
     account = runtime.ctx.account(department).address
     is_bank = actions.preflight(runtime.ctx, department, "LicenceRegistry", "hasRole",

@@ -78,6 +78,12 @@ def test_a_whole_transfer_through_the_api(titled: DemoNode) -> None:
     again = _post(demo, "HOUSING", "/v1/cases", {**CASE, "contract_number": "BJ-2026-000124"})
     assert again.status_code == 409 and again.json()["error"]["code"] == "contract_already_filed"
 
+    # A bank cannot fund before TAX has assessed: refused by state, and nothing is minted.
+    supply = _supply(demo)
+    early = _post(demo, "BANK", f"/v1/cases/{case}/fund", {"mint": True})
+    assert early.status_code == 409 and early.json()["error"]["code"] == "wrong_state", early.text
+    assert _supply(demo) == supply
+
     assessed = _post(demo, "TAX", f"/v1/cases/{case}/assess")
     assert assessed.status_code == 200, assessed.text
     body = assessed.json()
