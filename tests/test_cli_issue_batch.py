@@ -61,28 +61,27 @@ def test_results_come_back_in_file_order(node: CliNode, tmp_path: Path) -> None:
     assert _count(node) == before + 47
 
 
-def test_a_refused_chunk_stops_sending_and_names_what_was_not_issued(node: CliNode, tmp_path: Path) -> None:
-    names = [f"拒绝企业{i}" for i in range(40)]
-    out = tmp_path / "out.jsonl"
-    before = _count(node)
-    # chunks of 5: the third (licences 11-15) is refused; one request at a time, so none after it is sent
-    err = run_cli(node, "licence", "issue-batch", str(_write(tmp_path / "in.jsonl", names, bad={12})),
-                  "--as", "MARKET", "--chunk", "5", "--in-flight", "1", "--out", str(out), code=2)["error"]
-    assert err["code"] == "bad_request" and "NO-SUCH-TYPE" in err["message"]
-    assert err["refused_licences"] == [[11, 15]] and err["not_sent_from_licence"] == 16
-    assert err["issued"] == 10
-    assert _holders(node, out) == names[:10]
-    assert _count(node) == before + 10
-
-
-def test_chunks_in_flight_beside_a_refused_one_are_kept(node: CliNode, tmp_path: Path) -> None:
-    names = [f"并行企业{i}" for i in range(30)]
-    out = tmp_path / "out.jsonl"
-    before = _count(node)
+# (refused licence (0-based), requests in flight, refused range, first never sent, licences issued)
+REFUSALS = [
+    # one request at a time: the third chunk (licences 11-15) is refused, none after it is sent
+    (12, 1, [11, 15], 16, range(0, 10)),
     # three requests open: the first is refused, the two sent with it are issued and written
-    err = run_cli(node, "licence", "issue-batch", str(_write(tmp_path / "in.jsonl", names, bad={0})),
-                  "--as", "MARKET", "--chunk", "5", "--in-flight", "3", "--out", str(out), code=2)["error"]
-    assert err["refused_licences"] == [[1, 5]] and err["not_sent_from_licence"] == 16
-    assert err["issued"] == 10
-    assert _holders(node, out) == names[5:15]
-    assert _count(node) == before + 10
+    (0, 3, [1, 5], 16, range(5, 15)),
+]
+
+
+@pytest.mark.parametrize("bad,in_flight,refused,unsent,issued", REFUSALS)
+def test_a_refusal_stops_sending_and_names_what_was_not_issued(
+        node: CliNode, tmp_path: Path, bad: int, in_flight: int, refused: list[int], unsent: int,
+        issued: range) -> None:
+    names = [f"拒绝企业{in_flight}-{i}" for i in range(40)]
+    out = tmp_path / "out.jsonl"
+    before = _count(node)
+    err = run_cli(node, "licence", "issue-batch", str(_write(tmp_path / "in.jsonl", names, bad={bad})),
+                  "--as", "MARKET", "--chunk", "5", "--in-flight", str(in_flight), "--out", str(out),
+                  code=2)["error"]
+    assert err["code"] == "bad_request" and "NO-SUCH-TYPE" in err["message"]
+    assert err["refused_licences"] == [refused] and err["not_sent_from_licence"] == unsent
+    assert err["issued"] == len(issued)
+    assert _holders(node, out) == [names[i] for i in issued]
+    assert _count(node) == before + len(issued)
