@@ -156,7 +156,7 @@ class ServedNode:
     url: str
     process: subprocess.Popen[bytes]
     engine: Engine
-    tokens: dict[str, str]
+    client: NodeClient  # the CLI's client, acting as the importing department
     chain: str
     init_s: float
 
@@ -168,11 +168,7 @@ class ServedNode:
             nonlocal issued
             issued += len(reply["results"])
 
-        client = NodeClient(self.url, self.tokens[DEPARTMENT], timeout=SETTLE_TIMEOUT)
-        try:
-            client.post_in_order("/v1/licences/batch", bodies, in_flight, count)
-        finally:
-            client.http.close()
+        self.client.post_in_order("/v1/licences/batch", bodies, in_flight, count)
         return issued
 
     def wait_anchored(self, timeout: float = SETTLE_TIMEOUT) -> None:
@@ -211,6 +207,7 @@ def served_node(chain: str = "embedded", batch_size: int = 1024,
     data, port, log = tmp / "data", free_port(), tmp / "serve.log"
     proc: subprocess.Popen[bytes] | None = None
     engine: Engine | None = None
+    client: NodeClient | None = None
     try:
         t0 = time.perf_counter()
         init_demo(data, chain=chain, chain_id=chain_id, port=port)
@@ -222,8 +219,11 @@ def served_node(chain: str = "embedded", batch_size: int = 1024,
         url = f"http://127.0.0.1:{port}"
         _wait_serving(proc, url, log)
         engine = make_engine(load_settings(data).db_url)
-        yield ServedNode(data, url, proc, engine, read_tokens(data), chain, init_s)
+        client = NodeClient(url, read_tokens(data)[DEPARTMENT], timeout=SETTLE_TIMEOUT)
+        yield ServedNode(data, url, proc, engine, client, chain, init_s)
     finally:
+        if client is not None:
+            client.http.close()
         if proc is not None:
             proc.terminate()
             try:
