@@ -1,17 +1,22 @@
 """Shared bench plumbing: a fresh demo node in a temp folder, typical licences, anvil.
 
-A node is opened the way the node tests open one (``tests/node/conftest.py``): the
-demo consortium is created with ``init_demo``, the runtime runs without its
-background thread (the bench drives it with ``Runtime.settle``), and requests go
-through the real FastAPI app via ``fastapi.testclient.TestClient``.
+Two ways to run the node. :func:`served_node` runs it as a department does: ``regnode
+serve`` in its own process (minting workers, background anchorer, sender and indexer),
+driven over real HTTP the way ``regnode licence issue-batch`` drives it, several requests
+in flight. :func:`demo_node` opens it in this process the way the node tests do
+(``tests/node/conftest.py``): the runtime runs without its background thread (the bench
+drives it with ``Runtime.settle``), and requests go through the FastAPI app via
+``fastapi.testclient.TestClient``; the gas and case figures use it.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 import warnings
@@ -21,10 +26,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func
+import httpx
+from sqlalchemy import exists, func
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from cli.client import NodeClient
+from cli.licences import IN_FLIGHT
 from ledger.domain.identifiers import uscc_check_char
+from ledger.store.db import make_engine
 from ledger.store.models import AnchorBatch, Licence, OutboxEntry, PendingLeaf
 
 BUSINESS = "11100000000013338W011"  # 营业执照 in node/data/licence_types.json
@@ -98,27 +108,146 @@ class Node:
 
     def check_all_anchored(self, expected: int) -> None:
         """Raise unless ``expected`` licences exist, all in batches anchored and indexed."""
-        with Session(self.runtime.engine) as s:
-            total = s.exec(select(func.count()).select_from(Licence)).one()
-            unbatched = s.exec(select(func.count()).select_from(Licence)
-                               .where(col(Licence.batch_id).is_(None))).one()
-            pending = s.exec(select(func.count()).select_from(PendingLeaf)).one()
-            unanchored = s.exec(select(func.count()).select_from(AnchorBatch)
-                                .where(col(AnchorBatch.anchored_block).is_(None))).one()
-            failed = s.exec(select(func.count()).select_from(OutboxEntry)
-                            .where(OutboxEntry.state != "mined")).one()
-        problems = {"licences": total, "unbatched": unbatched, "pending": pending,
-                    "unanchored_batches": unanchored, "outbox_not_mined": failed}
-        if total != expected or unbatched or pending or unanchored or failed:
-            raise RuntimeError(f"node did not anchor everything: {problems}")
+        check_all_anchored(self.runtime.engine, expected)
 
     def anchor_gas(self) -> list[tuple[int, int]]:
         """Return (batch size, gas used) of every mined anchorBatch transaction."""
-        with Session(self.runtime.engine) as s:
-            rows = s.exec(select(AnchorBatch.count, OutboxEntry.gas_used).join(
-                OutboxEntry, col(OutboxEntry.id) == col(AnchorBatch.outbox_id)).where(
-                OutboxEntry.kind == "anchor", OutboxEntry.state == "mined")).all()
-        return [(int(c), int(g)) for c, g in rows if g is not None]
+        return anchor_gas(self.runtime.engine)
+
+
+def check_all_anchored(engine: Engine, expected: int) -> None:
+    """Raise unless ``expected`` licences exist, all in batches anchored and indexed."""
+    with Session(engine) as s:
+        total = s.exec(select(func.count()).select_from(Licence)).one()
+        unbatched = s.exec(select(func.count()).select_from(Licence)
+                           .where(col(Licence.batch_id).is_(None))).one()
+        pending = s.exec(select(func.count()).select_from(PendingLeaf)).one()
+        unanchored = s.exec(select(func.count()).select_from(AnchorBatch)
+                            .where(col(AnchorBatch.anchored_block).is_(None))).one()
+        failed = s.exec(select(func.count()).select_from(OutboxEntry)
+                        .where(OutboxEntry.state != "mined")).one()
+    problems = {"licences": total, "unbatched": unbatched, "pending": pending,
+                "unanchored_batches": unanchored, "outbox_not_mined": failed}
+    if total != expected or unbatched or pending or unanchored or failed:
+        raise RuntimeError(f"node did not anchor everything: {problems}")
+
+
+def anchor_gas(engine: Engine) -> list[tuple[int, int]]:
+    """Return (batch size, gas used) of every mined anchorBatch transaction."""
+    with Session(engine) as s:
+        rows = s.exec(select(AnchorBatch.count, OutboxEntry.gas_used).join(
+            OutboxEntry, col(OutboxEntry.id) == col(AnchorBatch.outbox_id)).where(
+            OutboxEntry.kind == "anchor", OutboxEntry.state == "mined")).all()
+    return [(int(c), int(g)) for c, g in rows if g is not None]
+
+
+def batch_bodies(start: int, count: int, chunk: int = CHUNK) -> list[bytes]:
+    """Return the JSON bodies of ``POST /v1/licences/batch`` for licences start..start+count."""
+    return [json.dumps({"licences": [licence_body(i) for i in range(k, min(k + chunk, start + count))]},
+                       ensure_ascii=False).encode()
+            for k in range(start, start + count, chunk)]
+
+
+@dataclass
+class ServedNode:
+    """A demo node served by ``regnode serve`` in its own process, and the database it writes."""
+
+    data: Path
+    url: str
+    process: subprocess.Popen[bytes]
+    engine: Engine
+    client: NodeClient  # the CLI's client, acting as the importing department
+    chain: str
+    init_s: float
+
+    def issue(self, bodies: list[bytes], in_flight: int = IN_FLIGHT) -> int:
+        """POST prepared batch bodies as ``regnode licence issue-batch`` does; return the count issued."""
+        issued = 0
+
+        def count(_: int, reply: dict[str, Any]) -> None:
+            nonlocal issued
+            issued += len(reply["results"])
+
+        self.client.post_in_order("/v1/licences/batch", bodies, in_flight, count)
+        return issued
+
+    def wait_anchored(self, timeout: float = SETTLE_TIMEOUT) -> None:
+        """Return once every accepted licence looks anchored and indexed (:func:`check_all_anchored` checks)."""
+        deadline = time.monotonic() + timeout
+        while not self._quiet():
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the node exited with {self.process.returncode}")
+            if time.monotonic() > deadline:
+                raise TimeoutError("the node did not anchor everything in time")
+            time.sleep(0.01)
+
+    def _quiet(self) -> bool:
+        """Return True when no leaf waits for a batch, no batch for its event, no entry for the chain."""
+        with Session(self.engine) as s:
+            busy = s.exec(select(
+                exists().where(col(PendingLeaf.seq).is_not(None))
+                | exists().where(col(AnchorBatch.anchored_block).is_(None))
+                | exists().where(col(OutboxEntry.state).in_(("queued", "signed", "sent"))))).one()
+        return not busy
+
+    def cpu_seconds(self) -> tuple[float, float]:
+        """Return the CPU seconds of the node process and of its minting workers."""
+        return cpu_seconds(self.process.pid), children_cpu_seconds(self.process.pid)
+
+
+@contextmanager
+def served_node(chain: str = "embedded", batch_size: int = 1024,
+                chain_id: int = 1337) -> Iterator[ServedNode]:
+    """Create a fresh demo node in a temp folder, serve it with ``regnode serve``; stop and remove it after."""
+    from node.chain.anvil import free_port
+    from node.config import load_settings
+    from node.services.bootstrap import init_demo, read_tokens
+
+    tmp = Path(tempfile.mkdtemp(prefix="regnode-bench-"))
+    data, port, log = tmp / "data", free_port(), tmp / "serve.log"
+    proc: subprocess.Popen[bytes] | None = None
+    engine: Engine | None = None
+    client: NodeClient | None = None
+    try:
+        t0 = time.perf_counter()
+        init_demo(data, chain=chain, chain_id=chain_id, port=port)
+        init_s = time.perf_counter() - t0
+        env = {**os.environ, "REGNODE_BATCH_SIZE": str(batch_size)}
+        with log.open("wb") as out:  # the child keeps its own copy of the descriptor
+            proc = subprocess.Popen([str(Path(sys.executable).with_name("regnode")), "serve", "--data",
+                                     str(data), "--port", str(port)], env=env, stdout=out, stderr=out)
+        url = f"http://127.0.0.1:{port}"
+        _wait_serving(proc, url, log)
+        engine = make_engine(load_settings(data).db_url)
+        client = NodeClient(url, read_tokens(data)[DEPARTMENT], timeout=SETTLE_TIMEOUT)
+        yield ServedNode(data, url, proc, engine, client, chain, init_s)
+    finally:
+        if client is not None:
+            client.http.close()
+        if proc is not None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        if engine is not None:
+            engine.dispose()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _wait_serving(proc: subprocess.Popen[bytes], url: str, log: Path, timeout: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"regnode serve exited: {log.read_text(errors='replace')[-2000:]}")
+        try:
+            if httpx.get(url + "/health", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.05)
+    raise RuntimeError("regnode serve did not come up")
 
 
 def quiet() -> None:
@@ -200,3 +329,18 @@ def cpu_seconds(pid: int | None = None) -> float:
     # utime and stime are fields 14 and 15, in clock ticks.
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def children_cpu_seconds(parent: int | None = None) -> float:
+    """Return the CPU seconds (user + system) of the live children of ``parent`` (default: this process)."""
+    total, tick, parent = 0.0, os.sysconf("SC_CLK_TCK"), parent or os.getpid()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the process ended while we looked
+            continue
+        if int(fields[1]) == parent:
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total

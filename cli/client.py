@@ -5,6 +5,9 @@ from __future__ import annotations
 import os
 import time
 import tomllib
+from collections import deque
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -96,6 +99,45 @@ class NodeClient:
     def json(self, method: str, path: str, **kwargs: Any) -> Any:
         """Send a request and return the decoded JSON reply."""
         return self.request(method, path, **kwargs).json()
+
+    def post_in_order(self, path: str, bodies: Sequence[bytes], in_flight: int,
+                      on_reply: Callable[[int, Any], None]) -> None:
+        """POST each JSON body with up to ``in_flight`` requests open; pass replies on in order.
+
+        A bulk import keeps the node busy while a reply travels back and the next request
+        travels in. ``on_reply(index, decoded reply)`` runs in the calling thread, in body
+        order. After a refused request nothing more is sent; the requests already in flight
+        are awaited and their replies still passed on (the node accepted them), then the
+        first refusal is raised with ``failed_requests`` (the indexes of every refused body)
+        and ``not_sent_from`` (the first index never sent, or None) in its detail. Nothing
+        is ever sent twice.
+        """
+        headers = {"content-type": "application/json"}
+        window = max(1, in_flight)
+        first: CliError | None = None
+        failed: list[int] = []
+        open_: deque[tuple[int, Future[Any]]] = deque()
+        sent = 0
+        with ThreadPoolExecutor(window, thread_name_prefix="regnode-post") as pool:
+            while True:
+                while not failed and sent < len(bodies) and len(open_) < window:
+                    open_.append((sent, pool.submit(self.json, "POST", path, content=bodies[sent],
+                                                    headers=headers)))
+                    sent += 1
+                if not open_:
+                    break
+                index, future = open_.popleft()
+                try:
+                    reply = future.result()
+                except CliError as exc:
+                    first = first or exc
+                    failed.append(index)
+                    continue
+                on_reply(index, reply)
+        if first is not None:
+            first.detail.update(failed_requests=failed,
+                                not_sent_from=sent if sent < len(bodies) else None)
+            raise first
 
     def wait_outbox(self, entry_id: int, timeout: float = 120.0) -> dict[str, Any]:
         """Poll an outbox entry until it is mined and indexed, or failed."""

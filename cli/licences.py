@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -58,38 +59,63 @@ def licence_issue(
     emit(as_json, result, f"[green]issued[/green] {result['identifier']}\n{result['qr']}")
 
 
+#: Requests ``issue-batch`` keeps open: the node validates and stores one while it signs another.
+IN_FLIGHT = 3
+
+
 @licence_app.command("issue-batch")
 def licence_issue_batch(
     file: Annotated[Path, typer.Argument(help="JSON Lines, one licence object per line")],
     chunk: Annotated[int, typer.Option(help="licences per request")] = 2000,
+    in_flight: Annotated[int, typer.Option(help="requests open at once")] = IN_FLIGHT,
     out: Annotated[Path | None, typer.Option(help="write identifier+qr JSON Lines here")] = None,
     data: DataOpt = None, node: NodeOpt = None, as_: AsOpt = None, as_json: JsonOpt = False,
 ) -> None:
-    """Issue every licence in a JSON Lines file, in chunks, with a progress bar."""
+    """Issue every licence in a JSON Lines file, in chunks, with a progress bar.
+
+    Results are written in file order. When the node refuses a chunk, no further chunk is
+    sent; the error names the licences (1-based, in file order) that were refused or never
+    sent, and every other one is issued and written to ``--out``.
+    """
+    issued = 0
+    first: str | None = None
     try:
         client = _client(data, node, as_)
         lines = _read_jsonl(file)
-        issued: list[dict[str, Any]] = []
-        sink = out.open("w", encoding="utf-8") if out else None
-        with Progress(TextColumn("issuing"), BarColumn(), MofNCompleteColumn(),
-                      TimeRemainingColumn(), console=err_console, disable=as_json) as bar:
+        bodies = [json.dumps({"licences": lines[k:k + chunk]}, ensure_ascii=False).encode()
+                  for k in range(0, len(lines), chunk)]
+        with (out.open("w", encoding="utf-8") if out else nullcontext()) as sink, \
+                Progress(TextColumn("issuing"), BarColumn(), MofNCompleteColumn(),
+                         TimeRemainingColumn(), console=err_console, disable=as_json) as bar:
             task = bar.add_task("issue", total=len(lines))
-            for start in range(0, len(lines), chunk):
-                part = lines[start:start + chunk]
-                res = client.json("POST", "/v1/licences/batch", json={"licences": part})
-                for r in res["results"]:
-                    if sink:
-                        sink.write(json.dumps({"identifier": r["identifier"], "qr": r["qr"]},
-                                              ensure_ascii=False) + "\n")
-                issued.extend(res["results"][:1])
-                bar.advance(task, len(part))
-        if sink:
-            sink.close()
+
+            def record(_: int, reply: dict[str, Any]) -> None:
+                nonlocal issued, first
+                results = reply["results"]
+                if sink:
+                    sink.writelines(json.dumps({"identifier": r["identifier"], "qr": r["qr"]},
+                                               ensure_ascii=False) + "\n" for r in results)
+                first = first or (results[0]["identifier"] if results else None)
+                issued += len(results)
+                bar.advance(task, len(results))
+
+            client.post_in_order("/v1/licences/batch", bodies, in_flight, record)
     except CliError as exc:
+        if "failed_requests" in exc.detail:
+            _name_licences(exc, chunk, len(lines), issued)
         fail(exc, as_json)
-    summary = {"count": len(lines), "first": issued[0]["identifier"] if issued else None,
-               "out": str(out) if out else None}
+    summary = {"count": len(lines), "first": first, "out": str(out) if out else None}
     emit(as_json, summary, f"[green]issued[/green] {len(lines)} licences")
+
+
+def _name_licences(exc: CliError, chunk: int, total: int, issued: int) -> None:
+    """Turn the refused and unsent request indexes of ``exc`` into licence positions in the file."""
+    failed = exc.detail.pop("failed_requests")
+    unsent = exc.detail.pop("not_sent_from")
+    exc.detail.update(issued=issued,
+                      refused_licences=[[i * chunk + 1, min((i + 1) * chunk, total)] for i in failed],
+                      not_sent_from_licence=None if unsent is None else unsent * chunk + 1)
+    exc.message += f" ({issued} other licences were issued)"
 
 
 def _read_jsonl(file: Path) -> list[dict[str, Any]]:

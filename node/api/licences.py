@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import email.message
 import io
 import json
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.exceptions import HTTPException, RequestValidationError
 from fastapi.responses import Response
+from pydantic import ValidationError
 from sqlmodel import Session
 
 from ledger.domain.merkle import MerkleTree
@@ -14,6 +18,7 @@ from ledger.store.models import AnchorBatch, OutboxEntry
 from node.api.deps import DepartmentDep, RuntimeDep
 from node.api.schemas import (
     AnchorInfo,
+    CheckedLicenceBatchCreate,
     LicenceBatchCreate,
     LicenceBatchIssued,
     LicenceCreate,
@@ -38,10 +43,75 @@ def issue_one(body: LicenceCreate, rt: RuntimeDep, dept: DepartmentDep) -> Licen
     return licences.issue(rt.ctx, dept, [body])[0]
 
 
-@router.post("/batch", response_model=LicenceBatchIssued, status_code=201)
-def issue_batch(body: LicenceBatchCreate, rt: RuntimeDep, dept: DepartmentDep) -> Response:
+BatchBody = LicenceBatchCreate | CheckedLicenceBatchCreate | RequestValidationError
+
+
+async def batch_body(request: Request) -> BatchBody:
+    """Read a batch request's body the way FastAPI would, but validate it in Rust when it is good.
+
+    FastAPI parses a body with ``json.loads`` and validates the dicts, calling
+    ``LicenceCreate``'s field check in Python for each licence; for 2,000 licences that is a
+    sizeable share of the node's work. A well-formed batch here goes through
+    :class:`CheckedLicenceBatchCreate` in one call. Anything else takes FastAPI's own steps,
+    so a refusal is the one FastAPI gives, at the same moment: a body that is not JSON
+    at once, a body that breaks the schema after the caller is authenticated (returned,
+    for the route to raise).
+    """
+    raw = await request.body()
+    json_type = _is_json(request.headers.get("content-type"))
+    if raw and json_type:
+        try:
+            return CheckedLicenceBatchCreate.model_validate_json(raw)
+        except ValidationError:
+            pass  # FastAPI's steps below say why
+    value: Any = None
+    if raw:
+        value = _json_body(raw) if json_type else raw
+    try:
+        return LicenceBatchCreate.model_validate(value, from_attributes=True)
+    except ValidationError as exc:
+        errors = [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False)]
+        if not raw:
+            errors = [{"type": "missing", "loc": ("body",), "msg": "Field required", "input": None}]
+        return RequestValidationError(errors, body=value)
+
+
+def _is_json(content_type: str | None) -> bool:
+    """Return True when FastAPI parses a body of ``content_type`` as JSON."""
+    if not content_type:
+        return False
+    message = email.message.Message()
+    message["content-type"] = content_type
+    subtype = message.get_content_subtype()
+    return message.get_content_maintype() == "application" and (subtype == "json" or subtype.endswith("+json"))
+
+
+def _json_body(raw: bytes) -> Any:
+    """Decode a JSON body, refusing it as FastAPI does when it is not JSON."""
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError as e:
+        raise RequestValidationError([{"type": "json_invalid", "loc": ("body", e.pos), "msg": "JSON decode error",
+                                       "input": {}, "ctx": {"error": e.msg}}], body=e.doc) from e
+    except Exception as e:
+        raise HTTPException(status_code=400, detail="There was an error parsing the body") from e
+
+
+#: The batch body as the OpenAPI document shows it (the route reads it with :func:`batch_body`);
+#: ``LicenceCreate`` is among the document's schemas already (``POST /v1/licences`` takes it).
+_BATCH_SCHEMA = LicenceBatchCreate.model_json_schema(ref_template="#/components/schemas/{model}")
+_BATCH_SCHEMA.pop("$defs", None)
+_BATCH_REQUEST = {"required": True, "content": {"application/json": {"schema": _BATCH_SCHEMA}}}
+
+
+@router.post("/batch", response_model=LicenceBatchIssued, status_code=201,
+             openapi_extra={"requestBody": _BATCH_REQUEST})
+def issue_batch(body: Annotated[BatchBody, Depends(batch_body)],
+                rt: RuntimeDep, dept: DepartmentDep) -> Response:
     """Issue many licences in one all-or-nothing request."""
-    results = licences.issue(rt.ctx, dept, body.licences)
+    if isinstance(body, RequestValidationError):
+        raise body
+    results = licences.issue(rt.ctx, dept, list(body.licences))
     # Serialised by pydantic in one call: FastAPI's generic response path re-validates
     # and walks every result in Python, which costs more than signing them.
     return Response(LicenceBatchIssued(count=len(results), results=results).model_dump_json(),

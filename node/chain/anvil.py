@@ -29,7 +29,8 @@ def find_anvil() -> Path:
     return candidate
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """Return a TCP port on 127.0.0.1 that nothing listens on now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -69,7 +70,7 @@ class AnvilProcess:
         """Start anvil and return once it answers JSON-RPC."""
         deadline = time.monotonic() + self._startup_timeout
         while True:
-            port = _free_port()
+            port = free_port()
             self.url = f"http://127.0.0.1:{port}"
             self._process = subprocess.Popen(
                 [*self._args, "--port", str(port)],

@@ -14,7 +14,7 @@ from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
 from ledger.domain.merkle import MerkleTree
-from ledger.store.db import executemany
+from ledger.store.db import executemany, fetchall
 from ledger.store.models import AnchorBatch, ChainEvent, Licence, PendingLeaf
 from node.services.context import NodeContext
 from node.services.outbox import enqueue, now_ms
@@ -29,6 +29,10 @@ class BatchMade:
     licence_type: str
     root: str
     count: int
+
+
+_OLDEST_PENDING = (f"SELECT seq, identifier, leaf FROM {PendingLeaf.__tablename__} "
+                   "WHERE department = ? AND licence_type = ? ORDER BY seq LIMIT ?")
 
 
 class Anchorer:
@@ -59,11 +63,8 @@ class Anchorer:
     def close_batch(self, department: str, licence_type: str, size: int) -> BatchMade | None:
         """Turn up to ``size`` oldest pending leaves of one group into a batch."""
         with Session(self.ctx.engine) as s:
-            # plain rows, not ORM objects: a batch is up to thousands of leaves
-            pending = s.exec(
-                select(PendingLeaf.seq, PendingLeaf.identifier, PendingLeaf.leaf)
-                .where(PendingLeaf.department == department, PendingLeaf.licence_type == licence_type)
-                .order_by(col(PendingLeaf.seq)).limit(size)).all()
+            # plain tuples through the driver: a batch is up to thousands of leaves
+            pending = fetchall(s.connection(), _OLDEST_PENDING, (department, licence_type, size))
             if not pending:
                 return None
             leaves = [bytes.fromhex(leaf) for _, _, leaf in pending]
@@ -76,14 +77,14 @@ class Anchorer:
                                 created_at_ms=now_ms())
             s.add(batch)
             s.flush()
-            conn = s.connection()
+            conn, batch_id = s.connection(), batch.id
             executemany(conn, f"UPDATE {Licence.__tablename__} SET batch_id = ?, leaf_index = ? "
                                "WHERE identifier = ?",
-                         [(batch.id, i, ident) for i, (_, ident, _) in enumerate(pending)])
+                         [(batch_id, i, ident) for i, (_, ident, _) in enumerate(pending)])
             executemany(conn, f"DELETE FROM {PendingLeaf.__tablename__} WHERE seq = ?",
                          [(seq,) for seq, _, _ in pending])
             s.commit()
-            return BatchMade(batch.id or 0, department, licence_type, root, len(leaves))
+            return BatchMade(batch_id or 0, department, licence_type, root, len(leaves))
 
     def batch_now(self, identifier: str) -> None:
         """Put one licence into a batch at once (a status change needs its proof)."""
