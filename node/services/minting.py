@@ -25,10 +25,11 @@ from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from ledger.domain.credential import build_licence
+from ledger.domain.credential import commit_licence
+from ledger.domain.disclosure import SALT_BYTES
 from ledger.domain.errors import DomainError
 from verifiers.cose import Signer
-from verifiers.token import LicenceClaims, build_token
+from verifiers.token import claims_payload, seal_token
 
 __all__ = ["Issuer", "Minted", "MintingPool", "Planned", "mint"]
 
@@ -69,27 +70,47 @@ class Minted(NamedTuple):
 
 
 def mint(signer: Signer, issuer: Issuer, issued_at: int, planned: Sequence[Planned]) -> list[Minted]:
-    """Build, sign and encode ``planned`` licences; domain errors propagate."""
+    """Build, sign and encode ``planned`` licences; domain errors propagate.
+
+    Identifiers are trusted to be :class:`~ledger.domain.identifiers.LicenceIdentifier`
+    texts (the node builds them); everything else is checked as ``build_licence`` checks it.
+    """
+    code, uscc, region = issuer
+    salts = _SaltPool(sum(len(p.fields) for p in planned))
     out: list[Minted] = []
+    append = out.append
     for p in planned:
-        issued = build_licence(
-            identifier=p.identifier, issuer_code=issuer.code, issuer_uscc=issuer.uscc,
-            issuer_region=issuer.region, licence_type=p.licence_type, type_name=p.type_name,
-            valid_from=p.valid_from, valid_until=p.valid_until, issued_at=issued_at, fields=p.fields,
-            salts=p.salts,
+        committed = commit_licence(
+            p.identifier, code, uscc, region, p.licence_type, p.type_name, p.valid_from, p.valid_until,
+            issued_at, p.fields, salts, p.salts,
         )
-        claims = LicenceClaims(
-            identifier=p.identifier, issuer=issuer.code, issuer_region=issuer.region,
-            licence_type=p.licence_type, type_name=p.type_name, issued_at=issued_at,
-            valid_from=p.valid_from, valid_until=p.valid_until,
-            document_digest=issued.document_digest, disclosed=p.disclosed,
+        digest = committed.document_digest
+        payload = claims_payload(
+            p.identifier, code, region, p.licence_type, p.type_name, issued_at, p.valid_from,
+            p.valid_until, digest, p.disclosed,
         )
-        out.append(Minted(
-            p.identifier, issued.leaf.hex(), issued.document_digest.hex(),
-            issued.canonical, issued.disclosures_json,
-            build_token(claims, signer),
-        ))
+        append(Minted(p.identifier, committed.leaf.hex(), digest.hex(), committed.canonical,
+                      committed.disclosures_json, seal_token(payload, signer)))
     return out
+
+
+class _SaltPool:
+    """A salt source handing out slices of one ``os.urandom`` draw for a whole chunk of licences.
+
+    One system call instead of one per licence; every field still gets 16 fresh random
+    bytes, and no byte is handed out twice.
+    """
+
+    def __init__(self, fields: int) -> None:
+        self._random = os.urandom(SALT_BYTES * fields)
+        self._taken = 0
+
+    def __call__(self, size: int) -> bytes:
+        start = self._taken
+        self._taken = start + size
+        if self._taken > len(self._random):  # more than drawn: a caller changed its fields
+            raise RuntimeError("the salt pool is exhausted")
+        return self._random[start:self._taken]
 
 
 # ---------------------------------------------------------------- worker processes
