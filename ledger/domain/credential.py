@@ -187,25 +187,18 @@ class CommittedLicence(NamedTuple):
 
 
 def commit_licence(
-    identifier: str,
-    issuer_code: str,
-    issuer_uscc: str,
-    issuer_region: str,
-    licence_type: str,
-    type_name: str,
-    valid_from: int,
-    valid_until: int | None,
-    issued_at: int,
-    fields: Mapping[str, str | int],
-    salt_source: Callable[[int], bytes] = os.urandom,
-    salts: Mapping[str, str] | None = None,
+    identifier: str, issuer: tuple[str, str, str], licence_type: str, type_name: str, valid_from: int,
+    valid_until: int | None, issued_at: int, fields: Mapping[str, str | int],
+    salt_source: Callable[[int], bytes] = os.urandom, salts: Mapping[str, str] | None = None,
 ) -> CommittedLicence:
     """Return the bytes :func:`build_licence` commits to, without its document and disclosure objects.
 
     Issuing's hot path: ``identifier`` is the text of a :class:`LicenceIdentifier` the caller
     built (so its check character is not computed again); it must still name ``licence_type``
-    and ``issuer_uscc``. Every other input is checked as :func:`build_licence` checks it.
+    and ``issuer_uscc`` of ``issuer``, the tuple ``(issuer_code, issuer_uscc, issuer_region)``.
+    Every other input is checked as :func:`build_licence` checks it.
     """
+    issuer_code, issuer_uscc, issuer_region = issuer
     issuer_json, _ = _issuer_fragment(issuer_code, issuer_uscc, issuer_region)
     if type(identifier) is not str or not identifier.startswith(f"{LICENCE_OID_ROOT}.{licence_type}.{issuer_uscc}."):
         raise InvalidLicence("identifier", "not an identifier of licence_type issued by issuer_uscc")

@@ -68,7 +68,13 @@ def issue(**overrides: Any) -> IssuedLicence:
 
 def commit(**overrides: Any) -> CommittedLicence:
     """Commit the standard test licence (the issuing path) with some arguments replaced."""
-    return commit_licence(**{**ISSUE_ARGUMENTS, **overrides})
+    return commit_licence(**_issuer_as_tuple({**ISSUE_ARGUMENTS, **overrides}))
+
+
+def _issuer_as_tuple(arguments: dict[str, Any]) -> dict[str, Any]:
+    """Return build_licence's arguments as commit_licence takes them: one issuer tuple."""
+    issuer = tuple(arguments.pop(f"issuer_{part}") for part in ("code", "uscc", "region"))
+    return {**arguments, "issuer": issuer}
 
 
 def test_golden_vector_reproduces() -> None:
@@ -329,7 +335,7 @@ def test_committing_gives_the_bytes_building_gives(valid_until: int | None) -> N
     committed = commit(valid_until=valid_until, salt_source=counting_salts, salts={"address": given_salt})
     assert committed == CommittedLicence(issued.canonical, issued.disclosures_json,
                                          issued.document_digest, issued.leaf)
-    golden = commit_licence(**{**VECTOR["inputs"], "salt_source": counting_salts})
+    golden = commit_licence(**_issuer_as_tuple({**VECTOR["inputs"], "salt_source": counting_salts}))
     assert (golden.document_digest.hex(), golden.leaf.hex()) == (VECTOR["document_digest"], VECTOR["leaf"])
     assert golden.canonical == VECTOR["canonical_document"]
 
