@@ -6,8 +6,9 @@ zlib). :func:`mint` does it in the calling process; :class:`MintingPool` spreads
 large requests over worker processes, one per core, so a node issues on every core
 while its main process validates requests, writes the database and answers. Workers
 hold no database, chain or HTTP state: they get the department's signing key (PEM,
-over the pool's pipe) and the planned licences, and return strings. The main process decides serials, validity and
-disclosures before any work is sent, and writes every row in one transaction after.
+over the pool's pipe) and the planned licences, and return strings. The main process
+decides serials, validity and disclosures before any work is sent, and writes every
+row in one transaction after.
 
 A worker that fails on an item returns the failure's position instead of raising
 across the process boundary; the caller then mints that item itself, so the error
