@@ -18,7 +18,6 @@ import cbor2
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
-from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from pycose.algorithms import EdDSA, Es256, Es384
 from pycose.headers import KID, Algorithm
 from pycose.messages import Sign1Message
@@ -72,6 +71,11 @@ class Signer:
         if isinstance(private_key, ec.EllipticCurvePrivateKey):
             self._ecdsa = ec.ECDSA(hashes.SHA384() if self.alg == ALG_ES384 else hashes.SHA256())
             self._size = 48 if self.alg == ALG_ES384 else 32
+        # What every message and Sig_structure of this key starts with (see `sign1`).
+        protected_bstr = _bstr_head(len(self._protected)) + self._protected
+        self._structure_head = _SIG_STRUCTURE_HEAD + protected_bstr + b"\x40"
+        self._message_head = _SIGN1_HEAD + protected_bstr + b"\xa0"
+        self._signature_head = _bstr_head(_SIGNATURE_LENGTH[self.alg])
 
     @classmethod
     def from_pem(cls, pem: bytes, password: bytes | None = None) -> Signer:
@@ -125,15 +129,9 @@ class Signer:
         tests/verifiers/test_cose_agreement.py proves the two are byte-identical but
         for the (randomised) signature, and that pycose verifies ours.
         """
-        protected = self._protected
-        signature = self._sign_raw(b"".join((
-            _SIG_STRUCTURE_HEAD, _bstr_head(len(protected)), protected,
-            b"\x40", _bstr_head(len(payload)), payload,
-        )))
-        return b"".join((
-            _SIGN1_HEAD, _bstr_head(len(protected)), protected, b"\xa0",
-            _bstr_head(len(payload)), payload, _bstr_head(len(signature)), signature,
-        ))
+        payload_bstr = _bstr_head(len(payload)) + payload
+        signature = self._sign_raw(self._structure_head + payload_bstr)
+        return b"".join((self._message_head, payload_bstr, self._signature_head, signature))
 
     def sign1_pycose(self, payload: bytes) -> bytes:
         """Return the COSE_Sign1 of `sign1`, laid out by pycose (slower; the reference)."""
@@ -150,8 +148,7 @@ class Signer:
         key = self._private_key
         if isinstance(key, ed25519.Ed25519PrivateKey):
             return key.sign(data)
-        r, s = decode_dss_signature(key.sign(data, self._ecdsa))
-        return r.to_bytes(self._size, "big") + s.to_bytes(self._size, "big")
+        return der_to_raw(key.sign(data, self._ecdsa), self._size)
 
 
 @dataclass(frozen=True, slots=True)
@@ -372,6 +369,17 @@ def raw_to_der(signature: bytes) -> bytes:
     # P-256 and P-384 halves give at most 2 × (2 + 49) bytes: every length fits one byte.
     return b"".join((b"\x30", _SHORT[len(r) + len(s) + 4], b"\x02", _SHORT[len(r)], r,
                      b"\x02", _SHORT[len(s)], s))
+
+
+def der_to_raw(signature: bytes, size: int) -> bytes:
+    """Return a DER ECDSA signature as raw r‖s of `size`-byte halves, as decode_dss_signature would.
+
+    Sliced by hand, the inverse of `raw_to_der`: cryptography always writes the short
+    DER form (SEQUENCE {INTEGER r, INTEGER s}, one-byte lengths for P-256 and P-384).
+    """
+    r_end = 4 + signature[3]
+    r, s = signature[4:r_end], signature[r_end + 2:]
+    return r[-size:].rjust(size, b"\0") + s[-size:].rjust(size, b"\0")
 
 
 _SHORT = [bytes((n,)) for n in range(128)]

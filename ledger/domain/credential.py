@@ -17,17 +17,17 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from json.encoder import encode_basestring
-from typing import Any
+from typing import Any, NamedTuple
 
 from ledger.domain.canonical import canonical_json, keccak256
-from ledger.domain.disclosure import SALT_BYTES, Disclosure, decode_salt, seal_fields_json
+from ledger.domain.disclosure import SALT_BYTES, Disclosure, decode_salt, new_disclosure, salted_fields
 from ledger.domain.errors import (
     InvalidIdentifier,
     InvalidLicence,
     MalformedDocument,
     TamperedDocument,
 )
-from ledger.domain.identifiers import LicenceIdentifier, validate_uscc
+from ledger.domain.identifiers import LICENCE_OID_ROOT, LicenceIdentifier, validate_uscc
 
 __all__ = [
     "CONTEXT",
@@ -36,7 +36,9 @@ __all__ = [
     "IssuedLicence",
     "Presentation",
     "VerifiedPresentation",
+    "CommittedLicence",
     "build_licence",
+    "commit_licence",
     "format_timestamp",
     "present",
     "verify_presentation",
@@ -151,6 +153,69 @@ def build_licence(
         raise InvalidLicence("identifier", "issuer USCC differs from issuer_uscc")
     if identifier.type_code != licence_type:
         raise InvalidLicence("identifier", "type code differs from licence_type")
+    text_id = identifier.text
+    canonical, salt_texts, digests, disclosures_json = _seal(
+        text_id, issuer_json, licence_type, type_name, valid_from, valid_until, issued_at, fields,
+        salt_source, salts,
+    )
+    document_digest = hashlib.sha256(canonical.encode()).digest()
+    disclosures = tuple(map(new_disclosure, zip(salt_texts, fields, fields.values(), strict=True)))
+
+    issuer_id, region, uscc = issuer_parts
+    document: dict[str, Any] = {
+        "@context": list(CONTEXT),
+        "type": list(DOCUMENT_TYPE),
+        "id": ID_PREFIX + text_id,
+        "issuer": {"id": issuer_id, "uscc": uscc, "region": region},
+        "validFrom": format_timestamp(valid_from),
+        "credentialSubject": {"licenceType": licence_type, "typeName": type_name, "_sd": digests},
+        "issuedAt": issued_at,
+    }
+    if valid_until is not None:
+        document["validUntil"] = format_timestamp(valid_until)
+    return IssuedLicence(document, disclosures, document_digest, keccak256(document_digest), canonical,
+                         disclosures_json)
+
+
+class CommittedLicence(NamedTuple):
+    """What issuing stores and signs of a licence: its RFC 8785 text, disclosures, digest, leaf."""
+
+    canonical: str
+    disclosures_json: str
+    document_digest: bytes
+    leaf: bytes
+
+
+def commit_licence(
+    identifier: str, issuer: tuple[str, str, str], licence_type: str, type_name: str, valid_from: int,
+    valid_until: int | None, issued_at: int, fields: Mapping[str, str | int],
+    salt_source: Callable[[int], bytes] = os.urandom, salts: Mapping[str, str] | None = None,
+) -> CommittedLicence:
+    """Return the bytes :func:`build_licence` commits to, without its document and disclosure objects.
+
+    Issuing's hot path: ``identifier`` is the text of a :class:`LicenceIdentifier` the caller
+    built (so its check character is not computed again); it must still name ``licence_type``
+    and ``issuer_uscc`` of ``issuer``, the tuple ``(issuer_code, issuer_uscc, issuer_region)``.
+    Every other input is checked as :func:`build_licence` checks it.
+    """
+    issuer_code, issuer_uscc, issuer_region = issuer
+    issuer_json, _ = _issuer_fragment(issuer_code, issuer_uscc, issuer_region)
+    if type(identifier) is not str or not identifier.startswith(f"{LICENCE_OID_ROOT}.{licence_type}.{issuer_uscc}."):
+        raise InvalidLicence("identifier", "not an identifier of licence_type issued by issuer_uscc")
+    canonical, _, _, disclosures_json = _seal(
+        identifier, issuer_json, licence_type, type_name, valid_from, valid_until, issued_at, fields,
+        salt_source, salts,
+    )
+    document_digest = hashlib.sha256(canonical.encode()).digest()
+    return CommittedLicence(canonical, disclosures_json, document_digest, keccak256(document_digest))
+
+
+def _seal(
+    text_id: str, issuer_json: str, licence_type: str, type_name: str, valid_from: int,
+    valid_until: int | None, issued_at: int, fields: Mapping[str, str | int],
+    salt_source: Callable[[int], bytes], salts: Mapping[str, str] | None,
+) -> tuple[str, list[str], list[str], str]:
+    """Check the rest of a licence, salt its fields; return its RFC 8785 text, salts, ``_sd``, disclosures."""
     type_json = _type_fragment(licence_type, type_name)
     _check_time("issued_at", issued_at)
     valid_from_text = format_timestamp(_check_time("valid_from", valid_from))
@@ -169,31 +234,14 @@ def build_licence(
         raise InvalidLicence("salt_source", f"must return exactly {SALT_BYTES * count} bytes")
     if salts:
         raw_salts = _with_given_salts(raw_salts, fields, salts)
-    disclosures, digests, disclosures_json = seal_fields_json(fields, raw_salts)
+    salt_texts, digests, disclosures_json = salted_fields(fields, raw_salts)
     digests.sort()
     sd_json = '["' + '","'.join(digests) + '"]' if digests else "[]"
-
-    text_id = identifier.text
     canonical = (
         f'{_HEAD}{sd_json}{type_json},"id":"{ID_PREFIX}{text_id}","issuedAt":{issued_at},'
         f'"issuer":{issuer_json},{_TYPE_JSON},"validFrom":"{valid_from_text}"{until_json}'
     )
-    document_digest = hashlib.sha256(canonical.encode()).digest()
-
-    issuer_id, region, uscc = issuer_parts
-    document: dict[str, Any] = {
-        "@context": list(CONTEXT),
-        "type": list(DOCUMENT_TYPE),
-        "id": ID_PREFIX + text_id,
-        "issuer": {"id": issuer_id, "uscc": uscc, "region": region},
-        "validFrom": valid_from_text,
-        "credentialSubject": {"licenceType": licence_type, "typeName": type_name, "_sd": digests},
-        "issuedAt": issued_at,
-    }
-    if valid_until is not None:
-        document["validUntil"] = format_timestamp(valid_until)
-    return IssuedLicence(document, disclosures, document_digest, keccak256(document_digest), canonical,
-                         disclosures_json)
+    return canonical, salt_texts, digests, disclosures_json
 
 
 def _with_given_salts(drawn: bytes, fields: Mapping[str, str | int], given: Mapping[str, str]) -> bytes:

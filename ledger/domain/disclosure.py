@@ -25,6 +25,8 @@ __all__ = [
     "Disclosure",
     "decode_salt",
     "encode_salt",
+    "new_disclosure",
+    "salted_fields",
     "seal_fields",
     "seal_fields_json",
 ]
@@ -117,7 +119,8 @@ class Disclosure(NamedTuple):
         return cls(salt, key, value)
 
 
-_new_disclosure: Callable[[tuple[str, str, str | int]], Disclosure] = partial(tuple.__new__, Disclosure)
+#: Make a Disclosure of a checked ``(salt, key, value)`` tuple, skipping NamedTuple's Python ``__new__``.
+new_disclosure: Callable[[tuple[str, str, str | int]], Disclosure] = partial(tuple.__new__, Disclosure)
 # Keys already validated; bounded so hostile input cannot grow it without limit.
 _admitted_keys: set[str] = set()
 _ADMITTED_KEYS_MAX = 4096
@@ -147,6 +150,17 @@ def seal_fields_json(fields: Mapping[str, str | int],
     The JSON is what ``json.dumps([d.to_json() …], ensure_ascii=False,
     separators=(",", ":"))`` writes, joined from the texts that were hashed.
     """
+    salts, digests, disclosures_json = salted_fields(fields, raw_salts)
+    disclosures = tuple(map(new_disclosure, zip(salts, fields, fields.values(), strict=True)))
+    return disclosures, digests, disclosures_json
+
+
+def salted_fields(fields: Mapping[str, str | int], raw_salts: bytes) -> tuple[list[str], list[str], str]:
+    """Check and salt every field; return the salts, the digests and the disclosures' JSON array.
+
+    :func:`seal_fields_json` without the :class:`Disclosure` objects, which issuing
+    does not need: it stores the JSON and commits to the digests.
+    """
     keys = list(fields)
     values = list(fields.values())
     admitted = _admitted_keys
@@ -172,5 +186,4 @@ def seal_fields_json(fields: Mapping[str, str | int],
         digests = [sha256(text.encode()).hexdigest() for text in texts]
     except UnicodeEncodeError as exc:
         raise InvalidLicence("fields", "values must be valid Unicode text") from exc
-    disclosures = tuple(map(_new_disclosure, zip(salts, keys, values, strict=True)))
-    return disclosures, digests, "[" + ",".join(texts) + "]"
+    return salts, digests, "[" + ",".join(texts) + "]"

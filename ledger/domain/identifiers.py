@@ -28,6 +28,7 @@ __all__ = [
     "make_serial",
     "mod37_36_check",
     "parse_unit_number",
+    "serial_identifiers",
     "to_bytes32",
     "uscc_check_char",
     "validate_uscc",
@@ -72,11 +73,15 @@ _SERIAL_COUNTER_MAX = 9_999_999
 @lru_cache(maxsize=4096)
 def _state_after(prefix: str) -> int:
     """Return the MOD 37,36 state after ``prefix`` (cached: type + issuer repeat per batch)."""
-    p = 36
+    return _advance(36, prefix)
+
+
+def _advance(state: int, text: str) -> int:
+    """Return the MOD 37,36 state after reading ``text`` from ``state``."""
     step = _STEP
-    for ch in prefix:
-        p = step[ch][p]
-    return p
+    for ch in text:
+        state = step[ch][state]
+    return state
 
 
 def mod37_36_check(data: str) -> str:
@@ -98,11 +103,7 @@ def _prefix_state(type_code: str, issuer_uscc: str) -> int:
 
 def _check_of(type_code: str, issuer_uscc: str, serial: str, version: str) -> str:
     """Compute the identifier check character reusing the cached type + issuer state."""
-    p = _prefix_state(type_code, issuer_uscc)
-    step = _STEP
-    for ch in serial + version:
-        p = step[ch][p]
-    return _CHECK_FOR_STATE[p]
+    return _CHECK_FOR_STATE[_advance(_prefix_state(type_code, issuer_uscc), serial + version)]
 
 
 def uscc_check_char(first17: str) -> str:
@@ -141,6 +142,28 @@ def make_serial(year: int, counter: int) -> str:
     if not 0 <= counter <= _SERIAL_COUNTER_MAX:
         raise InvalidIdentifier(str(counter), "serial counter must be 0..9999999")
     return f"{year:04d}{counter:07d}"
+
+
+def serial_identifiers(type_code: str, issuer_uscc: str, year: int, first: int, count: int,
+                       version: int = 1) -> list[str]:
+    """Return the texts of ``count`` identifiers whose serials count up from ``first`` in ``year``.
+
+    Each is ``LicenceIdentifier(type_code, issuer_uscc, make_serial(year, counter), version).text``
+    (the tests hold them to it), for a batch being issued: the shared parts are checked
+    once and each check character is carried on from the state after the year.
+    """
+    if count <= 0:
+        return []
+    make_serial(year, first + count - 1)
+    LicenceIdentifier(type_code, issuer_uscc, make_serial(year, first), version)  # checks the rest
+    after_year = _advance(_prefix_state(type_code, issuer_uscc), f"{year:04d}")
+    head, tail = f"{_PREFIX}{type_code}.{issuer_uscc}.{year:04d}", f"{version:03d}"
+    check, advance = _CHECK_FOR_STATE, _advance
+    texts = []
+    for counter in range(first, first + count):
+        digits = f"{counter:07d}"
+        texts.append(f"{head}{digits}.{tail}.{check[advance(after_year, digits + tail)]}")
+    return texts
 
 
 @dataclass(frozen=True, slots=True)

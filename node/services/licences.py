@@ -8,6 +8,7 @@ anchorer batches pending leaves later. A request either commits whole or not at 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import update
@@ -15,7 +16,7 @@ from sqlmodel import Session, col, select
 
 from ledger.domain.disclosure import decode_salt
 from ledger.domain.errors import InvalidLicence
-from ledger.domain.identifiers import LicenceIdentifier, make_serial
+from ledger.domain.identifiers import serial_identifiers
 from ledger.domain.merkle import MerkleTree
 from ledger.store import audit
 from ledger.store.db import executemany
@@ -115,36 +116,32 @@ def _issue(ctx: NodeContext, department: str, requests: list[LicenceCreate],
     issuer = Issuer(department, identity.uscc, identity.region)
     results: list[LicenceIssued] = []
     with ctx.signing(department) as signer, Session(ctx.engine) as session:
-        counters: dict[str, int] = {}
+        identifiers: dict[str, Iterator[str]] = {}
         for code in kinds:
             n = sum(1 for r in requests if r.type == code)
-            counters[code] = _allocate_serials(session, department, code, year, n)
-        planned: list[Planned] = []
-        for kind, valid_from, valid_until, fields, disclosed, salts in plans:
-            serial = make_serial(year, counters[kind.code])
-            counters[kind.code] += 1
-            ident = LicenceIdentifier(kind.code, identity.uscc, serial).text
-            planned.append(Planned(ident, kind.code, kind.name, valid_from, valid_until, fields, disclosed,
-                                   salts))
+            first = _allocate_serials(session, department, code, year, n)
+            identifiers[code] = iter(serial_identifiers(code, identity.uscc, year, first, n))
+        planned: list[Planned] = [
+            (next(identifiers[kind.code]), kind.code, kind.name, valid_from, valid_until, fields, disclosed, salts)
+            for kind, valid_from, valid_until, fields, disclosed, salts in plans
+        ]
         accepted_ms = int(time.time() * 1000)
-        position = 0
+        in_order = iter(planned)  # the n-th minted licence is the n-th planned one
         kid = signer.kid.hex()
         conn = session.connection()
         for chunk in ctx.minting.mint(signer, issuer, now, planned):
             rows, pending = [], []
-            for m in chunk:
-                p = planned[position]
-                position += 1
-                rows.append((m.identifier, department, p.licence_type, m.leaf, m.document_digest, m.document,
-                             m.disclosures, m.token, kid, now, p.valid_from, p.valid_until))
-                pending.append((m.identifier, department, p.licence_type, m.leaf, accepted_ms))
-                results.append(LicenceIssued(identifier=m.identifier, qr=m.token, leaf=m.leaf,
-                                             document_digest=m.document_digest))
+            for (identifier, leaf, digest, document, disclosures, token), plan in zip(chunk, in_order, strict=False):
+                _, type_code, _, valid_from, valid_until, _, _, _ = plan
+                rows.append((identifier, department, type_code, leaf, digest, document, disclosures, token,
+                             kid, now, valid_from, valid_until))
+                pending.append((identifier, department, type_code, leaf, accepted_ms))
+                results.append(LicenceIssued(identifier=identifier, qr=token, leaf=leaf, document_digest=digest))
             # written chunk by chunk while the workers sign the next; committed once, below
             executemany(conn, _INSERT_LICENCE, rows)
             if not reserve:
                 executemany(conn, _INSERT_PENDING, pending)
-        batch_id = _reserve_batch(session, department, planned[0].licence_type, results) if reserve else None
+        batch_id = _reserve_batch(session, department, planned[0][1], results) if reserve else None
         session.commit()
     if not reserve:
         ctx.anchor_wakeup()

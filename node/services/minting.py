@@ -1,13 +1,14 @@
 """Minting: turn planned licences into documents, digests, leaves and signed QR tokens.
 
 This is the CPU-bound half of issuing (salted field hashes, RFC 8785 digest, COSE
-signature, zlib, Base45: ~100 µs a licence). :func:`mint` does it in the calling
-process; :class:`MintingPool` spreads large requests over worker processes, one per
-core, so a node issues on every core while its main process validates requests,
-writes the database and answers. Workers hold no database, chain or HTTP state:
-they get the department's signing key (PEM, over the pool's pipe) and the planned
-licences, and return strings. The main process decides serials, validity and
-disclosures before any work is sent, and writes every row in one transaction after.
+signature, zlib, Base45: ~80 µs a licence, two thirds of it the ECDSA signature and
+zlib). :func:`mint` does it in the calling process; :class:`MintingPool` spreads
+large requests over worker processes, one per core, so a node issues on every core
+while its main process validates requests, writes the database and answers. Workers
+hold no database, chain or HTTP state: they get the department's signing key (PEM,
+over the pool's pipe) and the planned licences, and return strings. The main process
+decides serials, validity and disclosures before any work is sent, and writes every
+row in one transaction after.
 
 A worker that fails on an item returns the failure's position instead of raising
 across the process boundary; the caller then mints that item itself, so the error
@@ -25,10 +26,11 @@ from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from ledger.domain.credential import build_licence
+from ledger.domain.credential import commit_licence
+from ledger.domain.disclosure import SALT_BYTES
 from ledger.domain.errors import DomainError
 from verifiers.cose import Signer
-from verifiers.token import LicenceClaims, build_token
+from verifiers.token import claims_payload, seal_tokens
 
 __all__ = ["Issuer", "Minted", "MintingPool", "Planned", "mint"]
 
@@ -43,53 +45,63 @@ class Issuer(NamedTuple):
     region: str
 
 
-class Planned(NamedTuple):
-    """One licence as the main process settled it: identifier, type, validity, fields."""
+#: One licence as the main process settled it: ``(identifier, licence_type, type_name,
+#: valid_from, valid_until, fields, disclosed, salts)``, where ``salts`` holds the salts the
+#: caller fixed for some fields (field → base64url salt; the rest are drawn) or None.
+#: Plain tuples, here and in `Minted`: they cross the process boundary, and pickling a
+#: NamedTuple costs a Python ``__new__`` call per licence on each side.
+Planned = tuple[str, str, str, int, int | None, Fields, Fields, dict[str, str] | None]
 
-    identifier: str
-    licence_type: str
-    type_name: str
-    valid_from: int
-    valid_until: int | None
-    fields: Fields
-    disclosed: Fields
-    #: Salts the caller fixed for some fields (field → base64url salt); the rest are drawn.
-    salts: dict[str, str] | None = None
-
-
-class Minted(NamedTuple):
-    """What minting returns for one licence, ready for its database row and the reply."""
-
-    identifier: str
-    leaf: str
-    document_digest: str
-    document: str
-    disclosures: str
-    token: str
+#: What minting returns for one licence, ready for its database row and the reply:
+#: ``(identifier, leaf, document_digest, document, disclosures, token)``, leaf and digest in hex.
+Minted = tuple[str, str, str, str, str, str]
 
 
 def mint(signer: Signer, issuer: Issuer, issued_at: int, planned: Sequence[Planned]) -> list[Minted]:
-    """Build, sign and encode ``planned`` licences; domain errors propagate."""
-    out: list[Minted] = []
-    for p in planned:
-        issued = build_licence(
-            identifier=p.identifier, issuer_code=issuer.code, issuer_uscc=issuer.uscc,
-            issuer_region=issuer.region, licence_type=p.licence_type, type_name=p.type_name,
-            valid_from=p.valid_from, valid_until=p.valid_until, issued_at=issued_at, fields=p.fields,
-            salts=p.salts,
-        )
-        claims = LicenceClaims(
-            identifier=p.identifier, issuer=issuer.code, issuer_region=issuer.region,
-            licence_type=p.licence_type, type_name=p.type_name, issued_at=issued_at,
-            valid_from=p.valid_from, valid_until=p.valid_until,
-            document_digest=issued.document_digest, disclosed=p.disclosed,
-        )
-        out.append(Minted(
-            p.identifier, issued.leaf.hex(), issued.document_digest.hex(),
-            issued.canonical, issued.disclosures_json,
-            build_token(claims, signer),
-        ))
-    return out
+    """Build, sign and encode ``planned`` licences; domain errors propagate.
+
+    Identifiers are trusted to be :class:`~ledger.domain.identifiers.LicenceIdentifier`
+    texts (the node builds them); everything else is checked as ``build_licence`` checks it.
+    Each stage runs over all of ``planned`` before the next (commit, claims, then
+    :func:`~verifiers.token.seal_tokens`' sign, deflate, Base45): the code and tables of
+    one stage stay in cache, about a fifth less CPU than finishing licence by licence.
+    """
+    code, _, region = issuer
+    salts = _SaltPool(sum(len(p[5]) for p in planned))
+    committed = [
+        commit_licence(identifier, issuer, licence_type, type_name, valid_from, valid_until, issued_at, fields,
+                       salts, given)
+        for identifier, licence_type, type_name, valid_from, valid_until, fields, _, given in planned
+    ]
+    payloads = [
+        claims_payload(identifier, code, region, licence_type, type_name, issued_at, valid_from, valid_until,
+                       c.document_digest, disclosed)
+        for (identifier, licence_type, type_name, valid_from, valid_until, _, disclosed, _), c
+        in zip(planned, committed, strict=True)
+    ]
+    tokens = seal_tokens(payloads, signer)
+    return [
+        (p[0], c.leaf.hex(), c.document_digest.hex(), c.canonical, c.disclosures_json, token)
+        for p, c, token in zip(planned, committed, tokens, strict=True)
+    ]
+
+
+class _SaltPool:
+    """A salt source handing out slices of one ``os.urandom`` draw for a whole chunk of licences.
+
+    One system call instead of one per licence; every field still gets 16 fresh random
+    bytes, and no byte is handed out twice (a request beyond the draw gets a short slice,
+    which ``commit_licence`` refuses).
+    """
+
+    def __init__(self, fields: int) -> None:
+        self._random = os.urandom(SALT_BYTES * fields)
+        self._taken = 0
+
+    def __call__(self, size: int) -> bytes:
+        start = self._taken
+        self._taken = start + size
+        return self._random[start:self._taken]
 
 
 # ---------------------------------------------------------------- worker processes

@@ -14,6 +14,7 @@ from ledger.domain.identifiers import (
     is_valid_uscc,
     make_serial,
     mod37_36_check,
+    serial_identifiers,
     to_bytes32,
     uscc_check_char,
     validate_uscc,
@@ -233,3 +234,28 @@ def test_from_bytes32_refuses(raw: bytes) -> None:
 def test_errors_are_domain_errors() -> None:
     assert issubclass(InvalidIdentifier, DomainError)
     assert issubclass(InvalidUSCC, InvalidIdentifier)
+
+
+@given(year=st.integers(1900, 9999), first=st.integers(0, 9_999_999), count=st.integers(0, 40),
+       version=st.integers(0, 999), issuer=st.sampled_from(REAL_USCCS), type_code=st.sampled_from(["1", "ZZ9"]))
+def test_serial_identifiers_are_the_identifiers_of_their_serials(
+    year: int, first: int, count: int, version: int, issuer: str, type_code: str,
+) -> None:
+    count = min(count, 10_000_000 - first)
+    expected = [LicenceIdentifier(type_code, issuer, make_serial(year, c), version).text
+                for c in range(first, first + count)]
+    assert serial_identifiers(type_code, issuer, year, first, count, version) == expected
+
+
+@pytest.mark.parametrize(("arguments", "error"), [
+    (("1", "11430000006122244L", 2026, 9_999_999, 2), InvalidIdentifier),
+    (("1", "11430000006122244L", 2026, -1, 2), InvalidIdentifier),
+    (("1", "11430000006122244L", 1899, 1, 2), InvalidIdentifier),
+    (("1", "11430000006122244M", 2026, 1, 2), InvalidUSCC),
+    (("a", "11430000006122244L", 2026, 1, 2), InvalidIdentifier),
+])
+def test_serial_identifiers_refuse_what_a_single_identifier_refuses(
+    arguments: tuple[str, str, int, int, int], error: type[Exception],
+) -> None:
+    with pytest.raises(error):
+        serial_identifiers(*arguments)

@@ -19,3 +19,10 @@ def test_rfc_9285_examples() -> None:
     assert b45encode(b"AB") == "BB8"
     assert b45encode(b"Hello!!") == "%69 VD92EX0"
     assert b45encode(b"base-45") == "UJCLQE7W581"
+
+
+def test_every_byte_pair_encodes_as_the_package_does() -> None:
+    # the lane arithmetic divides by 45 with a multiply-shift: exact for all 65,536 pairs
+    every_pair = b"".join(v.to_bytes(2, "big") for v in range(65536))
+    assert b45encode(every_pair) == base45.b45encode(every_pair).decode("ascii")
+    assert b45encode(every_pair + b"\xff") == base45.b45encode(every_pair + b"\xff").decode("ascii")

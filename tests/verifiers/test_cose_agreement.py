@@ -6,14 +6,14 @@ import cbor2
 import pytest
 from conftest import make_claims, rewrap, with_claims
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pycose.keys import CoseKey
 from pycose.messages import Sign1Message
 
 from verifiers import LicenceClaims, Signer, build_token, parse_token
-from verifiers.cose import _read_compact, _read_general, parse_sign1, raw_to_der
+from verifiers.cose import _read_compact, _read_general, der_to_raw, parse_sign1, raw_to_der
 from verifiers.token import decode_cose
 from verifiers.trust import ALG_EDDSA, ALG_ES256, ALG_ES384
 
@@ -128,3 +128,13 @@ def test_raw_signature_to_der_agrees_with_cryptography(r: int, s: int, size: int
     r, s = r % 2 ** (8 * size), s % 2 ** (8 * size)
     raw = r.to_bytes(size, "big") + s.to_bytes(size, "big")
     assert raw_to_der(raw) == encode_dss_signature(r, s)
+
+
+@settings(max_examples=300, deadline=None)
+@given(r=st.integers(0, 2**256 - 1) | st.sampled_from([0, 1, 0x7F, 0x80, 0xFF, 2**255, 2**256 - 1]),
+       s=st.integers(0, 2**256 - 1) | st.sampled_from([0, 1, 0x7F, 0x80, 0xFF, 2**255, 2**256 - 1]),
+       size=st.sampled_from([32, 48]))
+def test_der_signature_to_raw_agrees_with_cryptography(r: int, s: int, size: int) -> None:
+    der = encode_dss_signature(r, s)
+    assert decode_dss_signature(der) == (r, s)
+    assert der_to_raw(der, size) == r.to_bytes(size, "big") + s.to_bytes(size, "big")

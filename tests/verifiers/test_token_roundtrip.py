@@ -5,11 +5,14 @@ from __future__ import annotations
 import hashlib
 import string
 
+import cbor2
 import pytest
 from conftest import make_claims, with_claims
 from cryptography.hazmat.primitives import serialization
+from hypothesis import given
+from hypothesis import strategies as st
 
-from verifiers import BadSignature, MalformedToken, Signer, build_token, kid_of, parse_token
+from verifiers import BadSignature, LicenceClaims, MalformedToken, Signer, build_token, kid_of, parse_token
 from verifiers.trust import ALG_EDDSA, ALG_ES256, ALG_ES384
 
 ALGS = [ALG_ES256, ALG_ES384, ALG_EDDSA]
@@ -66,6 +69,28 @@ def test_open_ended_licence_has_no_valid_until_claim() -> None:
     claims = make_claims(valid_until=None)
     assert 9 not in __import__("cbor2").loads(claims.to_cbor())
     assert parse_token(build_token(claims, Signer.generate())).unverified_claims.valid_until is None
+
+
+_TEXT = st.text(max_size=300)
+_INT = st.integers(min_value=0, max_value=2**64 - 1)
+
+
+@given(
+    texts=st.lists(_TEXT, min_size=5, max_size=5), times=st.lists(_INT, min_size=3, max_size=3),
+    open_ended=st.booleans(), digest=st.binary(min_size=32, max_size=32),
+    disclosed=st.dictionaries(st.text(max_size=30), _TEXT | st.integers(-(2**53), 2**53), max_size=20),
+)
+def test_the_payload_is_cbor2s_canonical_encoding_of_the_claims(
+    texts: list[str], times: list[int], open_ended: bool, digest: bytes,
+    disclosed: dict[str, str | int],
+) -> None:
+    claims = LicenceClaims(*texts, *times[:2], None if open_ended else times[2], digest, disclosed)
+    expected: dict[int, object] = {1: 1, **dict(enumerate(texts, start=2)), 7: times[0], 8: times[1],
+                                   10: digest, 11: disclosed}
+    if not open_ended:
+        expected[9] = times[2]
+    assert claims.to_cbor() == cbor2.dumps(expected, canonical=True)
+    assert claims.to_cbor() == claims.to_cbor()  # the remembered key order gives the same bytes
 
 
 def test_leaf_is_keccak_of_the_document_digest() -> None:
