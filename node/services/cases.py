@@ -35,8 +35,7 @@ from ledger.domain.title_certificate import owner_id_field
 from ledger.store.models import ChainEvent
 from node.api.schemas import LicenceCreate
 from node.chain.cases import assessment_struct, terms_digest, terms_struct, terms_struct_from_event
-from node.errors import (BadRequest, ContractReverted, InsufficientBalance, MissingRole, NotFound, WrongState,
-                         jsonable)
+from node.errors import BadRequest, ContractReverted, InsufficientBalance, MissingRole, NotFound, WrongState, jsonable
 from node.services import actions, notify, reserved
 from node.services.context import ROLE_BITS
 

@@ -93,29 +93,31 @@ def issue_reserved(ctx: NodeContext, department: str,
 def _issue(ctx: NodeContext, department: str, requests: list[LicenceCreate],
            reserve: bool) -> tuple[int | None, list[LicenceIssued]]:
     identity = ctx.identity(department)
-    now = ctx.clock()
-    year = datetime.fromtimestamp(now, UTC).year
     kinds = {r.type: licence_type(r.type) for r in requests}
     for kind in kinds.values():
         if kind.issuer_role not in identity.roles:
             raise Forbidden(f"{department} may not issue {kind.code} ({kind.name_en})",
                             department=department, licence_type=kind.code,
                             needs_role=kind.issuer_role)
-    # Everything that can refuse a request is decided before a serial is taken.
-    plans: list[tuple[LicenceType, int, int | None, dict[str, str | int], dict[str, str | int],
-                      dict[str, str] | None]] = []
-    for req in requests:
-        kind = kinds[req.type]
-        valid_from, valid_until = _validity(req, kind, now)
-        fields: dict[str, str | int] = {
-            "holderName": req.holder_name, "holderId": req.holder_id,
-            "holderIdType": req.holder_id_type, **req.fields,
-        }
-        plans.append((kind, valid_from, valid_until, fields, _disclosed(fields, kind, req.disclose),
-                      _salts(fields, req.salts)))
     issuer = Issuer(department, identity.uscc, identity.region)
     results: list[LicenceIssued] = []
+    # The clock is read under the signing lock: a key rotation holds it until its new key is
+    # valid, so no token claims an issued_at before its key's on-chain valid_from.
     with ctx.signing(department) as signer, Session(ctx.engine) as session:
+        now = ctx.clock()
+        year = datetime.fromtimestamp(now, UTC).year
+        # Everything that can refuse a request is decided before a serial is taken.
+        plans: list[tuple[LicenceType, int, int | None, dict[str, str | int], dict[str, str | int],
+                          dict[str, str] | None]] = []
+        for req in requests:
+            kind = kinds[req.type]
+            valid_from, valid_until = _validity(req, kind, now)
+            fields: dict[str, str | int] = {
+                "holderName": req.holder_name, "holderId": req.holder_id,
+                "holderIdType": req.holder_id_type, **req.fields,
+            }
+            plans.append((kind, valid_from, valid_until, fields, _disclosed(fields, kind, req.disclose),
+                          _salts(fields, req.salts)))
         identifiers: dict[str, Iterator[str]] = {}
         for code in kinds:
             n = sum(1 for r in requests if r.type == code)

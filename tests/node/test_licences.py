@@ -189,3 +189,33 @@ def test_unusable_salts_are_refused_before_anything_is_issued(demo: DemoNode) ->
         assert r.status_code == 400 and r.json()["error"]["code"] == "bad_request", r.text
         assert r.json()["error"].get("field") == field
     assert licence_count(demo) == before
+
+
+def test_issued_at_is_read_while_the_signing_lock_is_held(demo: DemoNode) -> None:
+    """A key rotation holds the department's lock until its new key is valid: a request that
+    waited for it must claim the time it signs at, not the time it arrived (else its token would
+    claim an issued_at before the new key's valid_from and verify key_not_valid_at_issue)."""
+    import threading
+
+    ctx = demo.runtime.ctx
+    clock = ctx.clock
+    now = [int(time.time())]
+    ctx.clock = lambda: now[0]
+    try:
+        lock = ctx.department_lock("MARKET")
+        replies: list[object] = []
+        with lock:  # as keys.rotate holds it
+            worker = threading.Thread(target=lambda: replies.append(demo.client.post(
+                "/v1/licences", json=business(7), headers=demo.headers("MARKET"))))
+            worker.start()
+            time.sleep(0.5)
+            assert not replies, "issuing went ahead while the signing lock was held"
+            now[0] += 60  # the rotation's new key becomes valid only now
+        worker.join(30)
+    finally:
+        ctx.clock = clock
+    reply = replies[0]
+    assert reply.status_code == 201, reply.text  # type: ignore[attr-defined]
+    with Session(demo.runtime.engine) as s:
+        row = s.get(Licence, reply.json()["identifier"])  # type: ignore[attr-defined]
+    assert row is not None and row.issued_at == now[0]
