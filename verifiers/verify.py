@@ -123,6 +123,7 @@ def _result(
     return make_result(
         verdict, reason, claims.issuer, department.name, claims.issuer_region,
         claims.licence_type, claims.type_name, claims.identifier, claims.issued_at,
-        claims.valid_from, claims.valid_until, dict(claims.disclosed), kid_hex, leaf_hex,
+        # The disclosed map was decoded for this call alone: the result may keep it.
+        claims.valid_from, claims.valid_until, claims.disclosed, kid_hex, leaf_hex,
         status_reason, status_since,
     )
