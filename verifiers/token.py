@@ -18,7 +18,6 @@ public key and returns the claims. Decide verdicts with `verifiers.verify`.
 from __future__ import annotations
 
 import zlib
-from collections.abc import KeysView
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -126,7 +125,7 @@ def read_claims(payload: bytes) -> ClaimFields:
     keys = raw.keys()
     # One comparison for the two key sets tokens carry; any other goes through the full checks.
     if keys not in _TOKEN_KEY_SETS:
-        _check_claim_keys(keys)
+        _check_claim_keys(raw)
     version, identifier, issuer, region, licence_type, type_name = raw[1], raw[2], raw[3], raw[4], raw[5], raw[6]
     issued_at, valid_from, valid_until, digest, disclosed = raw[7], raw[8], raw.get(9), raw[10], raw[11]
     # `type(x) is` rather than isinstance: a CBOR true must not pass for an int.
@@ -156,8 +155,9 @@ def read_claims(payload: bytes) -> ClaimFields:
                        valid_until, digest, disclosed)
 
 
-def _check_claim_keys(keys: KeysView[Any]) -> None:
+def _check_claim_keys(raw: dict[Any, Any]) -> None:
     """Raise MalformedToken naming unknown or missing claim keys, if there are any."""
+    keys = raw.keys()
     if not keys <= _CLAIM_KEYS:
         unknown = sorted(repr(k) for k in keys - _CLAIM_KEYS)
         raise MalformedToken("claims", f"unknown claim keys {unknown}")
