@@ -27,9 +27,10 @@ when given, that its kid is the pinned one.
 
 from __future__ import annotations
 
-from bisect import bisect_right
+from array import array
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import accumulate
 from typing import Any
 
 import cbor2
@@ -57,8 +58,8 @@ from verifiers.trust import (
 MAGIC = b"RNS1"
 SNAPSHOT_VERSION = 1
 LEAF_SIZE = 32
-#: Anchored leaves are searched in blocks of 64 (2 KiB), found by bisecting their first leaves.
-_BLOCK_BYTES = 64 * LEAF_SIZE
+#: The most leading bits of a leaf the anchor index buckets by (2**22 starts: 32 MiB).
+_MAX_BUCKET_BITS = 22
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,9 +116,7 @@ class TrustSnapshot:
         self._leaves = b"".join(leaf for leaf, _ in pairs)
         self._leaf_issuers = [codes[i] for _, i in pairs]
         self._leaf_count = len(pairs)
-        self._block_firsts = [
-            self._leaves[i : i + LEAF_SIZE] for i in range(0, len(self._leaves), _BLOCK_BYTES)
-        ]
+        self._bucket_shift, self._bucket_starts = _bucket_index([leaf for leaf, _ in pairs])
 
     # -- TrustSource -------------------------------------------------------------------
 
@@ -144,15 +143,15 @@ class TrustSnapshot:
 
     def anchor_issuer(self, leaf: bytes) -> str | None:
         """Return the department code whose batch anchored `leaf`, or None."""
-        block = bisect_right(self._block_firsts, leaf) - 1
-        if block < 0 or len(leaf) != LEAF_SIZE:
+        if len(leaf) != LEAF_SIZE:
             return None
-        # Find the leaf inside its block of sorted leaves with one C-level search;
-        # a match that straddles two leaves is not aligned and is skipped.
-        start = block * _BLOCK_BYTES
-        end = min(start + _BLOCK_BYTES, len(self._leaves))
+        bucket = int.from_bytes(leaf[:4], "big") >> self._bucket_shift
+        start = self._bucket_starts[bucket] * LEAF_SIZE
+        end = self._bucket_starts[bucket + 1] * LEAF_SIZE
+        # One C-level search over the bucket's few leaves; a match that straddles two
+        # leaves is not aligned and is skipped.
         position = self._leaves.find(leaf, start, end)
-        while position >= 0 and (position - start) % LEAF_SIZE:
+        while position >= 0 and position % LEAF_SIZE:
             position = self._leaves.find(leaf, position + 1, end)
         if position < 0:
             return None
@@ -218,6 +217,22 @@ class TrustSnapshot:
         }
         encoded: bytes = cbor2.dumps(body, canonical=True)
         return encoded
+
+
+def _bucket_index(leaves: list[bytes]) -> tuple[int, array[int]]:
+    """Return the shift that takes a leaf's first four bytes to its bucket, and where each bucket starts.
+
+    Sorted leaves share a bucket when they agree in their leading bits; with about as many
+    buckets as leaves, `anchor_issuer` reads one start, one end and a leaf or two: a handful
+    of cache lines even when the snapshot holds millions of leaves (a bisection over them
+    touches a line per step).
+    """
+    bits = min(len(leaves).bit_length(), _MAX_BUCKET_BITS)
+    shift = 32 - bits
+    counts = [0] * ((1 << bits) + 1)
+    for leaf in leaves:
+        counts[(int.from_bytes(leaf[:4], "big") >> shift) + 1] += 1
+    return shift, array("L", accumulate(counts))
 
 
 def export_snapshot(snapshot: TrustSnapshot, signer: Signer) -> bytes:

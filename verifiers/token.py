@@ -167,21 +167,19 @@ def read_claims(payload: bytes) -> ClaimFields:
     if type(raw) is not dict:
         raise MalformedToken("claims", "payload is not a map")
     keys = raw.keys()
-    if not keys <= _CLAIM_KEYS:
-        unknown = sorted(repr(k) for k in keys - _CLAIM_KEYS)
-        raise MalformedToken("claims", f"unknown claim keys {unknown}")
-    if len(raw) < len(_REQUIRED_KEYS) or not keys >= _REQUIRED_KEYS:
-        raise MalformedToken("claims", f"claims {sorted(_REQUIRED_KEYS - keys)} are missing")
+    # One comparison for the two key sets tokens carry; any other goes through the full checks.
+    if keys not in _TOKEN_KEY_SETS:
+        _check_claim_keys(raw)
+    version, identifier, issuer, region, licence_type, type_name = raw[1], raw[2], raw[3], raw[4], raw[5], raw[6]
+    issued_at, valid_from, valid_until, digest, disclosed = raw[7], raw[8], raw.get(9), raw[10], raw[11]
     # `type(x) is` rather than isinstance: a CBOR true must not pass for an int.
-    if type(raw[1]) is not int or raw[1] != FORMAT_VERSION:
-        raise MalformedToken("claims", f"format version {raw[1]!r} is not {FORMAT_VERSION}")
-    identifier, issuer, region, licence_type, type_name = raw[2], raw[3], raw[4], raw[5], raw[6]
+    if type(version) is not int or version != FORMAT_VERSION:
+        raise MalformedToken("claims", f"format version {version!r} is not {FORMAT_VERSION}")
     if not (type(identifier) is str and type(issuer) is str and type(region) is str
             and type(licence_type) is str and type(type_name) is str
             and identifier and issuer and region and licence_type):
         key = next(k for k in _TEXT_KEYS if type(raw[k]) is not str or (not raw[k] and k != 6))
         raise MalformedToken("claims", f"claim {key} is not non-empty text")
-    issued_at, valid_from, valid_until = raw[7], raw[8], raw.get(9)
     if not (type(issued_at) is int and type(valid_from) is int
             and (valid_until is None or type(valid_until) is int)
             and 0 <= issued_at <= _MAX_TIME and 0 <= valid_from <= _MAX_TIME
@@ -189,22 +187,32 @@ def read_claims(payload: bytes) -> ClaimFields:
         key = next(k for k in _TIME_KEYS if type(raw.get(k, 0)) is not int
                    or not 0 <= raw.get(k, 0) <= _MAX_TIME)
         raise MalformedToken("claims", f"claim {key} is not a unix time")
-    digest = raw[10]
     if type(digest) is not bytes or len(digest) != 32:
         raise MalformedToken("claims", "document digest (10) is not 32 bytes")
-    disclosed = raw[11]
     if type(disclosed) is not dict:
         raise MalformedToken("claims", "disclosed fields (11) are not a map")
-    # The types of all keys and values, gathered in C rather than looped over in Python.
-    if not ({*map(type, disclosed)} <= _TEXT and {*map(type, disclosed.values())} <= _TEXT_OR_INT):
+    # The types of all keys and values, checked in C rather than looped over in Python.
+    if not (_TEXT.issuperset(map(type, disclosed))
+            and _TEXT_OR_INT.issuperset(map(type, disclosed.values()))):
         raise MalformedToken("claims", "disclosed fields (11) must map text to text or int")
     return ClaimFields(identifier, issuer, region, licence_type, type_name, issued_at, valid_from,
                        valid_until, digest, disclosed)
 
 
+def _check_claim_keys(raw: dict[Any, Any]) -> None:
+    """Raise MalformedToken naming unknown or missing claim keys, if there are any."""
+    keys = raw.keys()
+    if not keys <= _CLAIM_KEYS:
+        unknown = sorted(repr(k) for k in keys - _CLAIM_KEYS)
+        raise MalformedToken("claims", f"unknown claim keys {unknown}")
+    if not keys >= _REQUIRED_KEYS:
+        raise MalformedToken("claims", f"claims {sorted(_REQUIRED_KEYS - keys)} are missing")
+
+
 _CBOR_READ_SIZE = 4096
 _CLAIM_KEYS = frozenset(range(1, 12))
 _REQUIRED_KEYS = _CLAIM_KEYS - {9}
+_TOKEN_KEY_SETS = (_CLAIM_KEYS, _REQUIRED_KEYS)
 _TEXT_KEYS = (2, 3, 4, 5, 6)
 _TIME_KEYS = (7, 8, 9)
 _TEXT: frozenset[type] = frozenset({str})

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import enum
-import operator
 from dataclasses import asdict, dataclass, field, fields
-from itertools import repeat
 from typing import Any
 
 
@@ -91,19 +89,48 @@ class VerificationResult:
 
 
 def make_result(*values: Any) -> VerificationResult:
-    """Return `VerificationResult(*values)`, all sixteen fields given in order, slot by slot.
+    """Return `VerificationResult(*values)`, all sixteen fields given in order.
 
     The frozen dataclass __init__ makes an object.__setattr__ call per field; the
-    verifier's hot path builds one result per token, so it sets the slots directly.
+    verifier's hot path builds one result per token, so it fills an unfrozen twin
+    with the same slots and then makes it a VerificationResult (`__class__`
+    assignment is allowed between classes of one layout).
     """
-    if len(values) != len(_SLOT_SETTERS):
-        raise TypeError(f"make_result takes {len(_SLOT_SETTERS)} values, got {len(values)}")
-    result = object.__new__(VerificationResult)
-    any(map(operator.call, _SLOT_SETTERS, repeat(result), values))  # each setter returns None
-    return result
+    result = _Unfrozen(*values)
+    result.__class__ = VerificationResult  # type: ignore[assignment]
+    return result  # type: ignore[return-value]
 
 
-_SLOT_SETTERS = tuple(VerificationResult.__dict__[f.name].__set__ for f in fields(VerificationResult))
+class _Unfrozen:
+    """The slots of `VerificationResult`, assignable: only `make_result` makes these."""
+
+    __slots__ = tuple(f.name for f in fields(VerificationResult))
+
+    def __init__(
+        self, verdict: Verdict, reason: str, issuer: str | None, issuer_name: str | None,
+        issuer_region: str | None, licence_type: str | None, type_name: str | None,
+        identifier: str | None, issued_at: int | None, valid_from: int | None,
+        valid_until: int | None, disclosed: dict[str, str | int], kid: str | None,
+        leaf: str | None, status_reason: int | None, status_since: int | None,
+    ) -> None:
+        self.verdict = verdict
+        self.reason = reason
+        self.issuer = issuer
+        self.issuer_name = issuer_name
+        self.issuer_region = issuer_region
+        self.licence_type = licence_type
+        self.type_name = type_name
+        self.identifier = identifier
+        self.issued_at = issued_at
+        self.valid_from = valid_from
+        self.valid_until = valid_until
+        self.disclosed = disclosed
+        self.kid = kid
+        self.leaf = leaf
+        self.status_reason = status_reason
+        self.status_since = status_since
+
+
 _TEXT_FIELDS = ("issuer", "issuer_name", "issuer_region", "licence_type", "type_name",
                 "identifier", "kid", "leaf")
 _INT_FIELDS = ("issued_at", "valid_from", "valid_until", "status_reason", "status_since")

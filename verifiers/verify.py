@@ -50,10 +50,10 @@ def verify_token(
 
     status = trust.status(leaf, now)
     status_reason = status_since = None
-    if status.status is LicenceStatus.REVOKED:
+    if status.status is _REVOKED:
         verdict, reason = Verdict.REVOKED, f"revoked since {status.since} (reason {status.reason_code})"
         status_reason, status_since = status.reason_code, status.since
-    elif status.status is LicenceStatus.SUSPENDED:
+    elif status.status is _SUSPENDED:
         verdict, reason = Verdict.SUSPENDED, f"suspended since {status.since} (reason {status.reason_code})"
         status_reason, status_since = status.reason_code, status.since
     elif now < claims.valid_from:
@@ -63,8 +63,12 @@ def verify_token(
     elif trust.anchor_issuer(leaf) != claims.issuer:
         verdict, reason = Verdict.NOT_ANCHORED_YET, f"leaf is in no batch anchored by {claims.issuer} yet"
     else:
-        verdict, reason = Verdict.VALID, "signature, key, status, dates and anchor check out"
+        verdict, reason = _VALID, "signature, key, status, dates and anchor check out"
     return _result(verdict, reason, claims, department, kid_hex, leaf_hex, status_reason, status_since)
+
+
+# Looked up once: an enum member costs a metaclass look-up (~0.1 µs) each time it is named.
+_REVOKED, _SUSPENDED, _VALID = LicenceStatus.REVOKED, LicenceStatus.SUSPENDED, Verdict.VALID
 
 
 def _issuer_problem(
@@ -123,6 +127,7 @@ def _result(
     return make_result(
         verdict, reason, claims.issuer, department.name, claims.issuer_region,
         claims.licence_type, claims.type_name, claims.identifier, claims.issued_at,
-        claims.valid_from, claims.valid_until, dict(claims.disclosed), kid_hex, leaf_hex,
+        # The disclosed map was decoded for this call alone: the result may keep it.
+        claims.valid_from, claims.valid_until, claims.disclosed, kid_hex, leaf_hex,
         status_reason, status_since,
     )

@@ -66,6 +66,34 @@ def test_anchor_lookup_over_many_blocks(world: World) -> None:
     assert loaded.anchor_issuer(ordered[3][16:] + ordered[4][:16]) is None
 
 
+def test_anchor_lookup_with_crowded_buckets(world: World) -> None:
+    # Leaves that share their leading bytes land in one bucket of the index.
+    rng = random.Random(11)
+    head = b"\x5a\x5a\x5a\x5a"
+    crowded = sorted({head + rng.randbytes(12) + head + rng.randbytes(12) for _ in range(40)})
+    spread = [rng.randbytes(32) for _ in range(200)]
+    world.anchored = [(leaf, "MARKET") for leaf in crowded + spread]
+    loaded = load_snapshot(exported(world))
+    for leaf in crowded + spread:
+        assert loaded.anchor_issuer(leaf) == "MARKET"
+    for leaf in crowded:
+        assert loaded.anchor_issuer(leaf[:31] + bytes([leaf[31] ^ 1])) is None
+    # Inside the crowded bucket, the second half of one leaf and the first half of the next
+    # start with the same bytes as a leaf: found by the search, refused as unaligned.
+    for first, second in zip(crowded, crowded[1:], strict=False):
+        assert loaded.anchor_issuer(first[16:] + second[:16]) is None
+
+
+def test_anchor_lookup_in_tiny_snapshots(world: World) -> None:
+    loaded = load_snapshot(exported(world))
+    assert loaded.leaf_count == 0
+    assert loaded.anchor_issuer(b"\x00" * 32) is None and loaded.anchor_issuer(b"\xff" * 32) is None
+    world.anchored = [(b"\xff" * 32, "POLICE")]
+    loaded = load_snapshot(exported(world))
+    assert loaded.anchor_issuer(b"\xff" * 32) == "POLICE"
+    assert loaded.anchor_issuer(b"\x00" * 32) is None and loaded.anchor_issuer(b"\xff" * 31) is None
+
+
 def test_the_committed_snapshot_loads_with_its_pin() -> None:
     meta = json.loads((VECTORS / "snapshot.json").read_text())
     data = (VECTORS / meta["file"]).read_bytes()

@@ -119,6 +119,27 @@ def test_wrong_claim_shapes_are_malformed(edit: object, stage: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("key", "reason"),
+    [(1.0, None), (True, None),  # equal to 1 with 1's hash: the claim 1 that cbor2 decodes
+     (__import__("cbor2").CBORSimpleValue(1), "claims: unknown claim keys ['CBORSimpleValue(value=1)']"),
+     (__import__("cbor2").CBORSimpleValue(9), "claims: unknown claim keys ['CBORSimpleValue(value=9)']")],
+)
+def test_claim_keys_that_only_look_like_ints(key: object, reason: str | None) -> None:
+    # A CBOR simple value compares equal to its int but hashes apart: not a claim key.
+    def swap(claims: dict[object, object]) -> None:
+        number = getattr(key, "value", key)
+        claims[key] = claims.pop(number, 1)
+
+    token = with_claims(build_token(make_claims(), Signer.generate()), swap)
+    if reason is None:
+        assert parse_token(token).unverified_claims == make_claims()
+    else:
+        with pytest.raises(MalformedToken) as caught:
+            parse_token(token)
+        assert str(caught.value) == reason
+
+
+@pytest.mark.parametrize(
     ("text", "stage"),
     [("", "prefix"), ("RN2:ABC", "prefix"), ("RN1:A", "base45"), ("RN1:abc", "base45"),
      ("RN1:中文", "base45"), ("RN1:" + "A" * 9000, "prefix"), ("RN1:AAA", "zlib"),
