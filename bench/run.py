@@ -25,7 +25,8 @@ from bench.cases import CASES, IN_FLIGHT, ROUNDS
 from bench.common import CHUNK, quiet
 from bench.fees import FEE_CASES, FEE_SECONDS, fee_quotes_per_s
 from bench.issuance import GAS_BATCHES, ONE_TX_SAMPLE, IssuanceBench
-from bench.verification import VERIFY_SECONDS, VERIFY_TOKENS, VerificationBench
+from bench.verification import VERIFY_PROCESSES, VERIFY_TOKENS, VerificationBench
+from bench.verify_offline import SECONDS as VERIFY_SECONDS
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -163,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
                        "batch_size": 1024, "one_tx_sample": min(ONE_TX_SAMPLE, args.licences),
                        "gas_batches_per_size": GAS_BATCHES,
                        "verify_tokens": min(VERIFY_TOKENS, args.licences),
-                       "verify_seconds": VERIFY_SECONDS,
+                       "verify_seconds": VERIFY_SECONDS, "verify_processes": VERIFY_PROCESSES,
                        "fee_cases": FEE_CASES, "fee_seconds": FEE_SECONDS,
                        "transfer_cases": CASES, "transfer_cases_in_flight": IN_FLIGHT,
                        "transfer_case_rounds_in_flight": ROUNDS,

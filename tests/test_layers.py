@@ -245,3 +245,12 @@ def test_checker_rules_for_other_layers() -> None:
 def test_checker_catches_bench_importing_tests(snippet: str) -> None:
     assert check_source(snippet, "bench.cases", BENCH), snippet
     assert not check_source("from node.chain.anvil import AnvilProcess", "bench.cases", BENCH)
+
+
+def test_the_offline_verifier_bench_loads_only_the_verifiers() -> None:
+    """bench/verify_offline.py stands for a verifier app in its own process: verifiers, not the node."""
+    rule = Rule("bench.verify_offline", allowed=frozenset({"verifiers", "cryptography"}),
+                forbidden=frozenset({"node", "ledger.store", "cli", "tests", "bench"}))
+    path = ROOT / "bench" / "verify_offline.py"
+    assert check_source(path.read_text("utf-8"), "bench.verify_offline", rule) == []
+    assert check_source("from bench.common import demo_node", "bench.verify_offline", rule)
