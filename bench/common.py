@@ -11,7 +11,6 @@ drives it with ``Runtime.settle``), and requests go through the FastAPI app via
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import shutil
@@ -33,6 +32,7 @@ from sqlmodel import Session, col, select
 
 from cli.client import NodeClient
 from cli.licences import IN_FLIGHT
+from cli.licences import batch_bodies as licence_batch_bodies
 from ledger.domain.identifiers import uscc_check_char
 from ledger.store.db import make_engine
 from ledger.store.models import AnchorBatch, Licence, OutboxEntry, PendingLeaf
@@ -143,9 +143,7 @@ def anchor_gas(engine: Engine) -> list[tuple[int, int]]:
 
 def batch_bodies(start: int, count: int, chunk: int = CHUNK) -> list[bytes]:
     """Return the JSON bodies of ``POST /v1/licences/batch`` for licences start..start+count."""
-    return [json.dumps({"licences": [licence_body(i) for i in range(k, min(k + chunk, start + count))]},
-                       ensure_ascii=False).encode()
-            for k in range(start, start + count, chunk)]
+    return licence_batch_bodies([licence_body(i) for i in range(start, start + count)], chunk)
 
 
 @dataclass

@@ -82,8 +82,7 @@ def licence_issue_batch(
     try:
         client = _client(data, node, as_)
         lines = _read_jsonl(file)
-        bodies = [json.dumps({"licences": lines[k:k + chunk]}, ensure_ascii=False).encode()
-                  for k in range(0, len(lines), chunk)]
+        bodies = batch_bodies(lines, chunk)
         with (out.open("w", encoding="utf-8") if out else nullcontext()) as sink, \
                 Progress(TextColumn("issuing"), BarColumn(), MofNCompleteColumn(),
                          TimeRemainingColumn(), console=err_console, disable=as_json) as bar:
@@ -106,6 +105,12 @@ def licence_issue_batch(
         fail(exc, as_json)
     summary = {"count": len(lines), "first": first, "out": str(out) if out else None}
     emit(as_json, summary, f"[green]issued[/green] {len(lines)} licences")
+
+
+def batch_bodies(licences: list[dict[str, Any]], chunk: int) -> list[bytes]:
+    """Return the JSON bodies of ``POST /v1/licences/batch`` for ``licences``, ``chunk`` to a request."""
+    return [json.dumps({"licences": licences[k:k + chunk]}, ensure_ascii=False).encode()
+            for k in range(0, len(licences), chunk)]
 
 
 def _name_licences(exc: CliError, chunk: int, total: int, issued: int) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, make_dataclass
 from typing import Any
 
 
@@ -101,34 +101,8 @@ def make_result(*values: Any) -> VerificationResult:
     return result  # type: ignore[return-value]
 
 
-class _Unfrozen:
-    """The slots of `VerificationResult`, assignable: only `make_result` makes these."""
-
-    __slots__ = tuple(f.name for f in fields(VerificationResult))
-
-    def __init__(
-        self, verdict: Verdict, reason: str, issuer: str | None, issuer_name: str | None,
-        issuer_region: str | None, licence_type: str | None, type_name: str | None,
-        identifier: str | None, issued_at: int | None, valid_from: int | None,
-        valid_until: int | None, disclosed: dict[str, str | int], kid: str | None,
-        leaf: str | None, status_reason: int | None, status_since: int | None,
-    ) -> None:
-        self.verdict = verdict
-        self.reason = reason
-        self.issuer = issuer
-        self.issuer_name = issuer_name
-        self.issuer_region = issuer_region
-        self.licence_type = licence_type
-        self.type_name = type_name
-        self.identifier = identifier
-        self.issued_at = issued_at
-        self.valid_from = valid_from
-        self.valid_until = valid_until
-        self.disclosed = disclosed
-        self.kid = kid
-        self.leaf = leaf
-        self.status_reason = status_reason
-        self.status_since = status_since
+#: The slots of `VerificationResult` in the same layout, assignable: only `make_result` makes these.
+_Unfrozen = make_dataclass("_Unfrozen", [(f.name, f.type) for f in fields(VerificationResult)], slots=True)
 
 
 _TEXT_FIELDS = ("issuer", "issuer_name", "issuer_region", "licence_type", "type_name",

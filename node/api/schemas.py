@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 from ledger.domain.credential import MAX_FIELDS
 
 FIELD_KEY = r"^[A-Za-z][A-Za-z0-9_]{0,63}$"
+FIELD_VALUE_MAX = 500
 _FIELD_KEY = re.compile(FIELD_KEY)
 
 
@@ -45,8 +46,8 @@ class LicenceCreate(BaseModel):
         for key, value in v.items():
             if not match(key):
                 raise ValueError(f"field name {key!r} must match {FIELD_KEY}")
-            if isinstance(value, str) and len(value) > 500:
-                raise ValueError(f"field {key!r} is longer than 500 characters")
+            if isinstance(value, str) and len(value) > FIELD_VALUE_MAX:
+                raise ValueError(f"field {key!r} is longer than {FIELD_VALUE_MAX} characters")
         return v
 
 
@@ -67,7 +68,7 @@ class CheckedLicenceCreate(LicenceCreate):
     """
 
     fields: dict[Annotated[str, StringConstraints(pattern=FIELD_KEY)],
-                 Annotated[str, StringConstraints(max_length=500)] | int] = Field(
+                 Annotated[str, StringConstraints(max_length=FIELD_VALUE_MAX)] | int] = Field(
         default_factory=dict, max_length=MAX_FIELDS - 3)
 
     @field_validator("fields")
