@@ -46,6 +46,7 @@ RULES = (
                 "pycose",
                 "cbor2",
                 "base45",
+                "zlib_ng",
                 "zxingcpp",
                 "segno",
                 "PIL",

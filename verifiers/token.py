@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 import cbor2
+from zlib_ng import zlib_ng as _zlib_ng
 
 from ledger.domain.canonical import keccak256
 from verifiers._base45 import b45decode, b45encode
@@ -242,26 +243,53 @@ class UnverifiedToken:
         return verify_signature(self.alg, public_key_der, self.sig_structure, self.signature)
 
 
-#: zlib level 9 saves no byte over 6 on tokens this small and costs more time.
-ZLIB_LEVEL = 6
-#: Memory level 4 (2,048 hash heads, 1,024-symbol blocks) writes the same bytes as the default 8
-#: for typical tokens, and each token's copy of the primed compressor is 128 KiB smaller: less
-#: to copy and less of the signer's and the other worker's cache evicted. It is not in the header.
-ZLIB_MEMORY_LEVEL = 4
-_DEFLATER = zlib.compressobj(ZLIB_LEVEL, zlib.DEFLATED, zlib.MAX_WBITS, ZLIB_MEMORY_LEVEL,
-                             zlib.Z_DEFAULT_STRATEGY, DICTIONARY)
-
-
-#: The six bytes every RN1 stream we write starts with (CMF, FLG, DICTID).
-_STREAM_HEAD = _DEFLATER.copy().flush()[:6]
-#: What zlib says when a stream's Adler-32 trailer does not match its data.
-_DATA_CHECK = "Error -3 while decompressing data: incorrect data check"
+#: Tokens are deflated by zlib-ng at level 1, its `deflate_quick`: one pass with fixed Huffman
+#: codes, ~8 µs a token where zlib takes ~26 µs at any level on these few hundred bytes (its
+#: cost is per byte, not in the match search). That stream is ~7% longer than zlib's level 6.
+#: A token it would push past QR version `QR_VERSION_TARGET` at level Q is deflated again at
+#: level 6 and the shorter stream kept, so no token needs a larger code than that target
+#: unless zlib's best needs one too. Either way the stream is plain zlib (RFC 1950) with RN1's
+#: dictionary: any zlib inflates it, and the verifier reads it with the standard library's.
+FAST_LEVEL, DENSE_LEVEL = 1, 6
+#: The QR version (at level Q) a token should not exceed when zlib's best can avoid it.
+QR_VERSION_TARGET = 18
+#: Alphanumeric characters that version `QR_VERSION_TARGET` holds at level Q (ISO/IEC 18004
+#: table 7; tests/verifiers/test_dictionary.py checks it against segno).
+QR_TARGET_CHARS = 574
 
 
 def compress(cose: bytes) -> bytes:
-    """Return `cose` as a zlib stream against the RN1 preset dictionary."""
-    deflater = _DEFLATER.copy()  # the dictionary is loaded once, not per token
-    return deflater.compress(cose) + deflater.flush()
+    """Return `cose` as a zlib stream against the RN1 preset dictionary (see `FAST_LEVEL`)."""
+    # A fresh compressor each time: for deflate_quick, cheaper than copying a primed one.
+    deflater = _zlib_ng.compressobj(FAST_LEVEL, zlib.DEFLATED, zlib.MAX_WBITS, 8,
+                                    zlib.Z_DEFAULT_STRATEGY, DICTIONARY)
+    stream = deflater.compress(cose) + deflater.flush()
+    if _token_chars(len(stream)) <= QR_TARGET_CHARS:
+        return stream
+    deflater = zlib.compressobj(DENSE_LEVEL, zlib.DEFLATED, zlib.MAX_WBITS, 8,
+                                zlib.Z_DEFAULT_STRATEGY, DICTIONARY)
+    dense = deflater.compress(cose) + deflater.flush()
+    return dense if len(dense) < len(stream) else stream
+
+
+def _token_chars(stream_bytes: int) -> int:
+    """Return the length of the token text of a stream: the prefix, then Base45 (RFC 9285)."""
+    pairs, odd = divmod(stream_bytes, 2)
+    return len(PREFIX) + 3 * pairs + 2 * odd
+
+
+#: The six bytes every RN1 stream starts with: CMF (deflate, 32 KiB window), FLG with
+#: FDICT set and a valid check for each compression-level hint (FLEVEL 0-3: compressors
+#: differ; the hint does not change how a stream inflates), then the dictionary's id.
+def _stream_head(level_hint: int) -> bytes:
+    flg = level_hint << 6 | 0x20  # FLEVEL, FDICT
+    flg += 31 - (0x78 << 8 | flg) % 31  # FCHECK as zlib sets it: 1-31, CMF·256 + FLG a multiple of 31
+    return bytes((0x78, flg)) + DICTIONARY_ID.to_bytes(4, "big")
+
+
+_STREAM_HEADS = frozenset(map(_stream_head, range(4)))
+#: What zlib says when a stream's Adler-32 trailer does not match its data.
+_DATA_CHECK = "Error -3 while decompressing data: incorrect data check"
 
 
 def build_token(claims: LicenceClaims, signer: Signer) -> str:
@@ -303,7 +331,7 @@ def decode_cose(text: str | bytes) -> bytes:
         compressed = b45decode(text[len(PREFIX):])
     except ValueError as exc:
         raise MalformedToken("base45", str(exc)) from None
-    if compressed[:6] == _STREAM_HEAD:
+    if compressed[:6] in _STREAM_HEADS:
         return _inflate_rn1(compressed)
     inflater = zlib.decompressobj(zdict=DICTIONARY)
     try:

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import json
 import zlib
+from dataclasses import replace
 
 import base45
 import pytest
 from conftest import VECTORS
+from zlib_ng import zlib_ng
 
 from verifiers import LicenceClaims, Signer, build_token, parse_token, qr_version
 from verifiers.dictionary import DICTIONARY, DICTIONARY_ID
 from verifiers.errors import MalformedToken
-from verifiers.token import PREFIX, decode_cose
+from verifiers.token import FAST_LEVEL, PREFIX, QR_TARGET_CHARS, QR_VERSION_TARGET, compress, decode_cose
 
 #: Pinned: a change to the dictionary is a new token format, never an edit of RN1.
 RN1_DICTIONARY_ID = 0x04EE9D18
@@ -98,3 +100,29 @@ def test_our_streams_read_as_zlib_reads_them(change: str) -> None:
         expected = str(exc)
     assert _read(stream) == expected
     assert (expected == cose) == (change == "none")
+
+
+def test_the_qr_target_capacity_is_segnos() -> None:
+    at_capacity = PREFIX + "0" * (QR_TARGET_CHARS - len(PREFIX))
+    assert qr_version(at_capacity) == QR_VERSION_TARGET
+    assert qr_version(at_capacity + "0") == QR_VERSION_TARGET + 1
+
+
+def _level_hint(token: str) -> int:
+    return base45.b45decode(token[len(PREFIX):])[1] >> 6
+
+
+def test_short_tokens_keep_the_fast_stream_and_long_ones_the_denser() -> None:
+    signer = Signer.generate()
+    short = replace(typical(), disclosed={"holderName": "深圳市星辰智能科技有限公司"})
+    token = build_token(short, signer)
+    assert _level_hint(token) == 0  # zlib-ng's deflate_quick marks its streams "fastest"
+    # The typical licence's fast stream would need version 19: it is deflated again at level 6.
+    cose = decode_cose(build_token(typical(), signer))
+    fast = zlib_ng.compressobj(FAST_LEVEL, zlib.DEFLATED, 15, 8, zlib.Z_DEFAULT_STRATEGY, DICTIONARY)
+    fast_token = PREFIX + base45.b45encode(fast.compress(cose) + fast.flush()).decode("ascii")
+    assert len(fast_token) > QR_TARGET_CHARS
+    dense = compress(cose)
+    assert len(dense) == len(_with_dictionary(cose)) < len(base45.b45decode(fast_token[len(PREFIX):]))
+    assert zlib.decompressobj(zdict=DICTIONARY).decompress(dense) == cose
+    assert qr_version(build_token(typical(), signer)) <= QR_VERSION_TARGET
