@@ -1,7 +1,7 @@
 """Issuing e-licences: accept, sign, record; anchoring follows through the outbox.
 
 An accepted licence is committed to the database (licence row + pending leaf) in the
-same transaction that allocates its serial, before the reply leaves the node; the
+same transaction that records its serial, before the reply leaves the node; the
 anchorer batches pending leaves later. A request either commits whole or not at all.
 """
 
@@ -20,12 +20,13 @@ from ledger.domain.identifiers import serial_identifiers
 from ledger.domain.merkle import MerkleTree
 from ledger.store import audit
 from ledger.store.db import executemany
-from ledger.store.models import AnchorBatch, Licence, PendingLeaf, SerialCounter
+from ledger.store.models import AnchorBatch, Licence, PendingLeaf
 from node.api.schemas import LicenceCreate, LicenceIssued
 from node.errors import BadRequest, Forbidden, NotFound
 from node.services.catalogue import LicenceType, licence_type
 from node.services.context import NodeContext
-from node.services.minting import Issuer, Planned
+from node.services.minting import Issuer, Minted, Planned
+from node.services.serials import SerialKey, record_serials
 
 DAY = 86_400
 
@@ -48,26 +49,6 @@ def _validity(req: LicenceCreate, kind: LicenceType, now: int) -> tuple[int, int
         raise BadRequest("valid_until must be after valid_from",
                          valid_from=valid_from, valid_until=valid_until)
     return valid_from, valid_until
-
-
-def _allocate_serials(session: Session, department: str, type_code: str, year: int,
-                      count: int) -> int:
-    """Reserve ``count`` serials and return the first; the row lock serialises issuers."""
-    row = session.exec(
-        select(SerialCounter).where(
-            SerialCounter.department == department, SerialCounter.licence_type == type_code,
-            SerialCounter.year == year,
-        ).with_for_update()
-    ).first()
-    if row is None:
-        row = SerialCounter(department=department, licence_type=type_code, year=year,
-                            next_value=1)
-        session.add(row)
-        session.flush()
-    first = row.next_value
-    row.next_value = first + count
-    session.add(row)
-    return first
 
 
 def issue(ctx: NodeContext, department: str, requests: list[LicenceCreate]) -> list[LicenceIssued]:
@@ -100,10 +81,11 @@ def _issue(ctx: NodeContext, department: str, requests: list[LicenceCreate],
                             department=department, licence_type=kind.code,
                             needs_role=kind.issuer_role)
     issuer = Issuer(department, identity.uscc, identity.region)
-    results: list[LicenceIssued] = []
     # The clock is read under the signing lock: a key rotation holds it until its new key is
-    # valid, so no token claims an issued_at before its key's on-chain valid_from.
-    with ctx.signing(department) as signer, Session(ctx.engine) as session:
+    # valid, so no token claims an issued_at before its key's on-chain valid_from. Serials are
+    # taken and minting starts under it too; the rows are written after it is let go, so the
+    # next request is planned and minted while this one's rows are written (node.services.serials).
+    with ctx.signing(department) as signer:
         now = ctx.clock()
         year = datetime.fromtimestamp(now, UTC).year
         # Everything that can refuse a request is decided before a serial is taken.
@@ -118,20 +100,44 @@ def _issue(ctx: NodeContext, department: str, requests: list[LicenceCreate],
             }
             plans.append((kind, valid_from, valid_until, fields, _disclosed(fields, kind, req.disclose),
                           _salts(fields, req.salts)))
+        taken: list[tuple[SerialKey, int, int]] = []
         identifiers: dict[str, Iterator[str]] = {}
         for code in kinds:
             n = sum(1 for r in requests if r.type == code)
-            first = _allocate_serials(session, department, code, year, n)
+            key = (department, code, year)
+            first = ctx.serials.take(ctx.engine, key, n)
+            taken.append((key, first, n))
             identifiers[code] = iter(serial_identifiers(code, identity.uscc, year, first, n))
         planned: list[Planned] = [
             (next(identifiers[kind.code]), kind.code, kind.name, valid_from, valid_until, fields, disclosed, salts)
             for kind, valid_from, valid_until, fields, disclosed, salts in plans
         ]
-        accepted_ms = int(time.time() * 1000)
-        in_order = iter(planned)  # the n-th minted licence is the n-th planned one
+        try:
+            minted = ctx.minting.mint(signer, issuer, now, planned)
+        except BaseException:
+            _give_back(ctx, taken)
+            raise
         kid = signer.kid.hex()
+    try:
+        batch_id, results = _record(ctx, department, now, kid, planned, minted, taken, reserve)
+    except BaseException:
+        _give_back(ctx, taken)
+        raise
+    if not reserve:
+        ctx.anchor_wakeup()
+    return batch_id, results
+
+
+def _record(ctx: NodeContext, department: str, now: int, kid: str, planned: list[Planned],
+            minted: Iterator[list[Minted]], taken: list[tuple[SerialKey, int, int]],
+            reserve: bool) -> tuple[int | None, list[LicenceIssued]]:
+    """Write the minted licences, their pending leaves and the serials used, in one transaction."""
+    results: list[LicenceIssued] = []
+    accepted_ms = int(time.time() * 1000)
+    in_order = iter(planned)  # the n-th minted licence is the n-th planned one
+    with Session(ctx.engine) as session:
         conn = session.connection()
-        for chunk in ctx.minting.mint(signer, issuer, now, planned):
+        for chunk in minted:
             rows, pending = [], []
             for (identifier, leaf, digest, document, disclosures, token), plan in zip(chunk, in_order, strict=False):
                 _, type_code, _, valid_from, valid_until, _, _, _ = plan
@@ -143,11 +149,16 @@ def _issue(ctx: NodeContext, department: str, requests: list[LicenceCreate],
             executemany(conn, _INSERT_LICENCE, rows)
             if not reserve:
                 executemany(conn, _INSERT_PENDING, pending)
+        for key, first, n in taken:
+            record_serials(conn, key, first + n)
         batch_id = _reserve_batch(session, department, planned[0][1], results) if reserve else None
         session.commit()
-    if not reserve:
-        ctx.anchor_wakeup()
     return batch_id, results
+
+
+def _give_back(ctx: NodeContext, taken: list[tuple[SerialKey, int, int]]) -> None:
+    for key, first, n in reversed(taken):
+        ctx.serials.give_back(key, first, n)
 
 
 def _reserve_batch(session: Session, department: str, licence_type: str,

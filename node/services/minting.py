@@ -104,6 +104,15 @@ class _SaltPool:
         return self._random[start:self._taken]
 
 
+def _in_order(signer: Signer, issuer: Issuer, issued_at: int, chunks: list[list[Planned]],
+              results: Iterator[list[Minted] | int]) -> Iterator[list[Minted]]:
+    for chunk, result in zip(chunks, results, strict=True):
+        if isinstance(result, int):  # raise the worker's failure here, as the domain raised it
+            mint(signer, issuer, issued_at, [chunk[result]])
+            raise RuntimeError("a licence failed to mint in a worker but not in the node")
+        yield result
+
+
 # ---------------------------------------------------------------- worker processes
 _WORKER_SIGNERS: dict[bytes, Signer] = {}
 
@@ -171,20 +180,20 @@ class MintingPool:
 
     def mint(self, signer: Signer, issuer: Issuer, issued_at: int,
              planned: Sequence[Planned]) -> Iterator[list[Minted]]:
-        """Yield minted chunks in order (their concatenation matches ``planned``)."""
+        """Start minting ``planned`` now; return its minted chunks in order (together they match it).
+
+        Small requests are minted before this returns; large ones are handed to the workers
+        at once, and the iterator waits for each chunk, so the caller may let go of its locks
+        and write the first chunk while the workers sign the rest.
+        """
         if self.workers <= 0 or len(planned) < self.threshold:
-            yield mint(signer, issuer, issued_at, planned)
-            return
+            return iter([mint(signer, issuer, issued_at, planned)])
         size = max(64, min(512, -(-len(planned) // (4 * self.workers))))
         chunks = [list(planned[k:k + size]) for k in range(0, len(planned), size)]
         pem = signer.private_pem()
         results = self._pool().map(_mint_in_worker, [pem] * len(chunks), [issuer] * len(chunks),
                                    [issued_at] * len(chunks), chunks)
-        for chunk, result in zip(chunks, results, strict=True):
-            if isinstance(result, int):  # raise the worker's failure here, as the domain raised it
-                mint(signer, issuer, issued_at, [chunk[result]])
-                raise RuntimeError("a licence failed to mint in a worker but not in the node")
-            yield result
+        return _in_order(signer, issuer, issued_at, chunks, results)
 
     def close(self) -> None:
         """Stop the worker processes (no-op when none were started)."""
