@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     batch_size: int = 1024
     # processes that sign large issuing requests; None: one per core when there are several
     mint_workers: int | None = None
+    # how much the minting workers' CPU priority is lowered (nice 0-19): the node's own
+    # process, which every request waits on, comes first on a busy machine
+    mint_nice: int = 19
     batch_interval_ms: int = 500
     confirmations: int = 0
     indexer_interval_ms: int = 200
@@ -78,6 +81,8 @@ class Settings(BaseSettings):
             self.db_url = f"sqlite:///{(self.data_dir / 'ledger.sqlite3').resolve()}"
         if self.batch_size < 1 or self.batch_size > 65_536:
             raise ConfigError(f"batch_size must be within 1..65536, got {self.batch_size}")
+        if not 0 <= self.mint_nice <= 19:
+            raise ConfigError(f"mint_nice must be within 0..19, got {self.mint_nice}")
         if self.batch_interval_ms < 1:
             raise ConfigError("batch_interval_ms must be positive")
         if not 1 <= self.webhook_retry_base_ms <= self.webhook_retry_cap_ms:

@@ -77,7 +77,7 @@ class Runtime:
                                registry=bytes.fromhex(settings.registry_address[2:]),
                                keystore=KeyStore(settings.keys_dir), identities=identities,
                                on_accepted=self._wake.set, clock=self.chain_time,
-                               minting=MintingPool(settings.minting_processes))
+                               minting=MintingPool(settings.minting_processes, nice=settings.mint_nice))
         self.trust = chainview.TrustView(self.engine, {c: i.name for c, i in identities.items()})
         self.peers = peers.PeerProofs(self.engine, self.trust,
                                       timeout=settings.peer_timeout_ms / 1000)

@@ -140,6 +140,17 @@ def _warm(_: int) -> int:
     return os.getpid()
 
 
+def _start_worker(parent: int, nice: int) -> None:
+    """Worker initializer: lower the worker's CPU priority by ``nice``, then watch the parent.
+
+    Minting is throughput work; the node's own process (requests, database, anchoring)
+    is what every request waits on, so on a busy machine the workers give way to it.
+    """
+    if nice:
+        os.nice(nice)
+    _watch_parent(parent)
+
+
 def _watch_parent(parent: int) -> None:
     """Worker initializer: exit when the node that started us is gone (even by kill -9).
 
@@ -165,6 +176,8 @@ class MintingPool:
 
     workers: int
     threshold: int = 256
+    #: How much lower the workers' CPU priority is than the node's (``os.nice``; 0-19).
+    nice: int = 0
     _executor: Executor | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -173,7 +186,7 @@ class MintingPool:
             if self._executor is None:
                 context = multiprocessing.get_context("spawn")
                 executor = ProcessPoolExecutor(self.workers, mp_context=context,
-                                               initializer=_watch_parent, initargs=(os.getpid(),))
+                                               initializer=_start_worker, initargs=(os.getpid(), self.nice))
                 list(executor.map(_warm, range(self.workers)))
                 self._executor = executor
             return self._executor

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -41,6 +42,11 @@ def test_a_large_batch_is_minted_on_workers_and_verifies(pooled: DemoNode) -> No
                            headers=pooled.headers("MARKET"))
     assert r.status_code == 201, r.text
     assert pool._executor is not None, "the request went to the worker processes"
+    # the workers give way to the node's own process (setting mint_nice, default 19)
+    own = os.getpriority(os.PRIO_PROCESS, 0)
+    assert pool.nice == 19
+    assert {os.getpriority(os.PRIO_PROCESS, pid) for pid in pool._executor._processes} == {  # type: ignore[attr-defined]
+        min(own + 19, 19)}
     results = r.json()["results"]
     assert len(results) == 600 and len({x["identifier"] for x in results}) == 600
     assert counts(pooled)[0] == before + 600
@@ -116,3 +122,11 @@ def _alive(pid: int) -> bool:
             return stat.read().split(")")[-1].split()[0] != "Z"
     except FileNotFoundError:
         return False
+
+
+def test_mint_nice_is_a_priority_step(tmp_path: Path) -> None:
+    from node.config import ConfigError, Settings
+
+    assert Settings(data_dir=tmp_path).mint_nice == 19
+    with pytest.raises(ConfigError, match="mint_nice"):
+        Settings(data_dir=tmp_path, mint_nice=20)
