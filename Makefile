@@ -16,7 +16,7 @@ $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 
-$(PIP_STAMP): pyproject.toml | $(PY)
+$(PIP_STAMP): pyproject.toml verifiers/_base45_c.c | $(PY)
 	$(PY) -m pip install --quiet -e ".[test]"
 	touch $@
 
