@@ -31,7 +31,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from cli.client import NodeClient
-from cli.licences import IN_FLIGHT
+from cli.licences import CHUNK, IN_FLIGHT  # what `regnode licence issue-batch` sends
 from cli.licences import batch_bodies as licence_batch_bodies
 from ledger.domain.identifiers import uscc_check_char
 from ledger.store.db import make_engine
@@ -39,7 +39,6 @@ from ledger.store.models import AnchorBatch, Licence, OutboxEntry, PendingLeaf
 
 BUSINESS = "11100000000013338W011"  # 营业执照 in node/data/licence_types.json
 DEPARTMENT = "MARKET"
-CHUNK = 2_000  # licences per POST /v1/licences/batch
 SETTLE_TIMEOUT = 3_600.0
 
 _SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"

@@ -61,12 +61,15 @@ def licence_issue(
 
 #: Requests ``issue-batch`` keeps open: the node validates and stores one while it signs another.
 IN_FLIGHT = 3
+#: Licences per request: 4,000 imported ~10% faster than 2,000 (fewer per-request steps:
+#: the signing lock, the commit, the reply); the node takes up to 10,000.
+CHUNK = 4000
 
 
 @licence_app.command("issue-batch")
 def licence_issue_batch(
     file: Annotated[Path, typer.Argument(help="JSON Lines, one licence object per line")],
-    chunk: Annotated[int, typer.Option(help="licences per request")] = 2000,
+    chunk: Annotated[int, typer.Option(help="licences per request")] = CHUNK,
     in_flight: Annotated[int, typer.Option(help="requests open at once")] = IN_FLIGHT,
     out: Annotated[Path | None, typer.Option(help="write identifier+qr JSON Lines here")] = None,
     data: DataOpt = None, node: NodeOpt = None, as_: AsOpt = None, as_json: JsonOpt = False,
