@@ -101,18 +101,19 @@ def _issue(ctx: NodeContext, department: str, requests: list[LicenceCreate],
             plans.append((kind, valid_from, valid_until, fields, _disclosed(fields, kind, req.disclose),
                           _salts(fields, req.salts)))
         taken: list[tuple[SerialKey, int, int]] = []
-        identifiers: dict[str, Iterator[str]] = {}
-        for code in kinds:
-            n = sum(1 for r in requests if r.type == code)
-            key = (department, code, year)
-            first = ctx.serials.take(ctx.engine, key, n)
-            taken.append((key, first, n))
-            identifiers[code] = iter(serial_identifiers(code, identity.uscc, year, first, n))
-        planned: list[Planned] = [
-            (next(identifiers[kind.code]), kind.code, kind.name, valid_from, valid_until, fields, disclosed, salts)
-            for kind, valid_from, valid_until, fields, disclosed, salts in plans
-        ]
         try:
+            identifiers: dict[str, Iterator[str]] = {}
+            for code in kinds:
+                n = sum(1 for r in requests if r.type == code)
+                key = (department, code, year)
+                first = ctx.serials.take(ctx.engine, key, n)
+                taken.append((key, first, n))
+                identifiers[code] = iter(serial_identifiers(code, identity.uscc, year, first, n))
+            planned: list[Planned] = [
+                (next(identifiers[kind.code]), kind.code, kind.name, valid_from, valid_until, fields, disclosed,
+                 salts)
+                for kind, valid_from, valid_until, fields, disclosed, salts in plans
+            ]
             minted = ctx.minting.mint(signer, issuer, now, planned)
         except BaseException:
             _give_back(ctx, taken)
