@@ -6,9 +6,12 @@ import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
+from sqlalchemy.engine import Engine
 
+from ledger.store.db import make_engine, migrate
 from node.chain.anvil import AnvilProcess
 from node.chain.embedded import EmbeddedChain
 from node.chain.rpc import RpcChain
@@ -102,3 +105,14 @@ def postgres_url() -> Iterator[str]:
     """A PostgreSQL URL whose ``search_path`` is a fresh schema, dropped after the test."""
     with fresh_postgres_schema() as url:
         yield url
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """A migrated ledger database, once on SQLite and once on PostgreSQL (a fresh schema)."""
+    url = (f"sqlite:///{tmp_path / 'ledger.sqlite3'}" if request.param == "sqlite"
+           else request.getfixturevalue("postgres_url"))
+    eng = make_engine(url)
+    migrate(eng)
+    yield eng
+    eng.dispose()

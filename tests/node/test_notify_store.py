@@ -19,7 +19,6 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from ledger.indexer.indexer import DecodedEvent, Indexer
-from ledger.store.db import make_engine, migrate
 from ledger.store.models import ChainEvent, WebhookDelivery
 from node.config import Settings
 from node.runtime import PROJECTIONS, ROLLBACKS
@@ -94,16 +93,6 @@ class ScriptedChain:
 
 def decode(raw: list[Log]) -> list[DecodedEvent]:
     return [DecodedEvent(name=r.name, subject=r.subject, args={"case": r.subject}, raw=r) for r in raw]
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    url = (f"sqlite:///{tmp_path / 'ledger.sqlite3'}" if request.param == "sqlite"
-           else request.getfixturevalue("postgres_url"))
-    eng = make_engine(url)
-    migrate(eng)
-    yield eng
-    eng.dispose()
 
 
 @pytest.fixture

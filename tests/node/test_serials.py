@@ -7,31 +7,17 @@ request that fails gives its serials back when no later request took any.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from ledger.domain.identifiers import LicenceIdentifier
-from ledger.store.db import make_engine, migrate
 from ledger.store.models import Licence, SerialCounter
 from node.services import licences, serials
 from node.services.serials import SerialBook, record_serials
 from tests.node.conftest import DemoNode
 
 KEY = ("MARKET", "11100000000013338W011", 2026)
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    url = (f"sqlite:///{tmp_path / 'ledger.sqlite3'}" if request.param == "sqlite"
-           else request.getfixturevalue("postgres_url"))
-    eng = make_engine(url)
-    migrate(eng)
-    yield eng
-    eng.dispose()
 
 
 def _record(engine: Engine, end: int) -> None:

@@ -7,13 +7,11 @@ get a ``retracted`` notice; events of the new branch come after it, with new ids
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy.engine import Engine
 
-from ledger.store.db import make_engine, migrate
 from node.config import Settings
 from node.services import notify
 from node.services.delivery import DeliveryWorker
@@ -24,16 +22,6 @@ from tests.node.reorg import Fork, replaced
 from tests.node.test_indexer_reorg import Ledger, check_index, indexer, reorg, rpc
 
 pytestmark = pytest.mark.anvil
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    url = (f"sqlite:///{tmp_path / 'ledger.sqlite3'}" if request.param == "sqlite"
-           else request.getfixturevalue("postgres_url"))
-    eng = make_engine(url)
-    migrate(eng)
-    yield eng
-    eng.dispose()
 
 
 @pytest.fixture

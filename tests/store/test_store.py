@@ -2,28 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel, select
 
 from ledger.store import audit
-from ledger.store.db import make_engine, migrate
+from ledger.store.db import migrate
 from ledger.store.models import AuditEntry, SerialCounter
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    url = (f"sqlite:///{tmp_path / 'ledger.sqlite3'}" if request.param == "sqlite"
-           else request.getfixturevalue("postgres_url"))
-    eng = make_engine(url)
-    migrate(eng)
-    yield eng
-    eng.dispose()
 
 
 def test_migrations_match_the_tables(engine: Engine) -> None:
