@@ -24,6 +24,9 @@ b45decode(PyObject *module, PyObject *text)
     if (!PyUnicode_Check(text)) {
         return PyErr_Format(PyExc_TypeError, "b45decode takes str, not %.100s", Py_TYPE(text)->tp_name);
     }
+    if (PyUnicode_READY(text) < 0) {
+        return NULL;
+    }
     if (!PyUnicode_IS_ASCII(text)) {
         return value_error("non-ASCII character");
     }

@@ -20,7 +20,6 @@ from node.config import Settings
 from node.errors import Forbidden, Unavailable
 from node.keys import KeyStore
 from node.services.minting import MintingPool
-from node.services.serials import SerialBook
 from verifiers.cose import Signer
 
 IDENTITIES_FILE = "identities.json"
@@ -84,7 +83,6 @@ class NodeContext:
     on_accepted: Callable[[], None] = lambda: None
     clock: Callable[[], int] = lambda: int(time.time())
     minting: MintingPool = field(default_factory=lambda: MintingPool(0))
-    serials: SerialBook = field(default_factory=SerialBook)
     _signers: dict[str, Signer] = field(default_factory=dict)
     _locks: dict[str, threading.Lock] = field(default_factory=dict)
     _guard: threading.Lock = field(default_factory=threading.Lock)

@@ -1,8 +1,9 @@
 """Issuing e-licences: accept, sign, record; anchoring follows through the outbox.
 
 An accepted licence is committed to the database (licence row + pending leaf) in the
-same transaction that records its serial, before the reply leaves the node; the
-anchorer batches pending leaves later. A request either commits whole or not at all.
+same transaction, before the reply leaves the node; the anchorer batches pending leaves
+later. A request either commits whole or not at all; its serials are taken before, in a
+transaction of their own (node.services.serials).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from node.errors import BadRequest, Forbidden, NotFound
 from node.services.catalogue import LicenceType, licence_type
 from node.services.context import NodeContext
 from node.services.minting import Issuer, Minted, Planned
-from node.services.serials import SerialKey, record_serials
+from node.services.serials import take_serials
 
 DAY = 86_400
 
@@ -82,9 +83,7 @@ def _issue(ctx: NodeContext, department: str, requests: list[LicenceCreate],
                             needs_role=kind.issuer_role)
     issuer = Issuer(department, identity.uscc, identity.region)
     # The clock is read under the signing lock: a key rotation holds it until its new key is
-    # valid, so no token claims an issued_at before its key's on-chain valid_from. Serials are
-    # taken and minting starts under it too; the rows are written after it is let go, so the
-    # next request is planned and minted while this one's rows are written (node.services.serials).
+    # valid, so no token claims an issued_at before its key's on-chain valid_from.
     with ctx.signing(department) as signer:
         now = ctx.clock()
         year = datetime.fromtimestamp(now, UTC).year
@@ -100,66 +99,48 @@ def _issue(ctx: NodeContext, department: str, requests: list[LicenceCreate],
             }
             plans.append((kind, valid_from, valid_until, fields, _disclosed(fields, kind, req.disclose),
                           _salts(fields, req.salts)))
-        taken: list[tuple[SerialKey, int, int]] = []
-        try:
-            identifiers: dict[str, Iterator[str]] = {}
-            for code in kinds:
-                n = sum(1 for r in requests if r.type == code)
-                key = (department, code, year)
-                first = ctx.serials.take(ctx.engine, key, n)
-                taken.append((key, first, n))
-                identifiers[code] = iter(serial_identifiers(code, identity.uscc, year, first, n))
-            planned: list[Planned] = [
-                (next(identifiers[kind.code]), kind.code, kind.name, valid_from, valid_until, fields, disclosed,
-                 salts)
-                for kind, valid_from, valid_until, fields, disclosed, salts in plans
-            ]
-            minted = ctx.minting.mint(signer, issuer, now, planned)
-        except BaseException:
-            _give_back(ctx, taken)
-            raise
+        # Serials are committed at once (node.services.serials): the rows are written later,
+        # after the lock is let go, so the next request mints while this one is written.
+        counts: dict[str, int] = {}
+        for req in requests:
+            counts[req.type] = counts.get(req.type, 0) + 1
+        firsts = take_serials(ctx.engine, department, year, counts)
+        identifiers = {code: iter(serial_identifiers(code, identity.uscc, year, firsts[code], n))
+                       for code, n in counts.items()}
+        planned: list[Planned] = [
+            (next(identifiers[kind.code]), kind.code, kind.name, valid_from, valid_until, fields, disclosed, salts)
+            for kind, valid_from, valid_until, fields, disclosed, salts in plans
+        ]
+        minted = ctx.minting.mint(signer, issuer, now, planned)
         kid = signer.kid.hex()
-    try:
-        batch_id, results = _record(ctx, department, now, kid, planned, minted, taken, reserve)
-    except BaseException:
-        _give_back(ctx, taken)
-        raise
+    batch_id, results = _record(ctx, department, now, kid, planned, minted, reserve)
     if not reserve:
         ctx.anchor_wakeup()
     return batch_id, results
 
 
 def _record(ctx: NodeContext, department: str, now: int, kid: str, planned: list[Planned],
-            minted: Iterator[list[Minted]], taken: list[tuple[SerialKey, int, int]],
-            reserve: bool) -> tuple[int | None, list[LicenceIssued]]:
-    """Write the minted licences, their pending leaves and the serials used, in one transaction."""
-    results: list[LicenceIssued] = []
+            minted: Iterator[list[Minted]], reserve: bool) -> tuple[int | None, list[LicenceIssued]]:
+    """Wait for the minted licences, then write them and their pending leaves in one short transaction."""
+    rows, pending, results = [], [], []
     accepted_ms = int(time.time() * 1000)
     in_order = iter(planned)  # the n-th minted licence is the n-th planned one
+    for chunk in minted:
+        for (identifier, leaf, digest, document, disclosures, token), plan in zip(chunk, in_order, strict=False):
+            _, type_code, _, valid_from, valid_until, _, _, _ = plan
+            rows.append((identifier, department, type_code, leaf, digest, document, disclosures, token,
+                         kid, now, valid_from, valid_until))
+            pending.append((identifier, department, type_code, leaf, accepted_ms))
+            results.append(LicenceIssued(identifier=identifier, qr=token, leaf=leaf, document_digest=digest))
+    # Written once all are minted: the write lock is held for the inserts alone.
     with Session(ctx.engine) as session:
         conn = session.connection()
-        for chunk in minted:
-            rows, pending = [], []
-            for (identifier, leaf, digest, document, disclosures, token), plan in zip(chunk, in_order, strict=False):
-                _, type_code, _, valid_from, valid_until, _, _, _ = plan
-                rows.append((identifier, department, type_code, leaf, digest, document, disclosures, token,
-                             kid, now, valid_from, valid_until))
-                pending.append((identifier, department, type_code, leaf, accepted_ms))
-                results.append(LicenceIssued(identifier=identifier, qr=token, leaf=leaf, document_digest=digest))
-            # written chunk by chunk while the workers sign the next; committed once, below
-            executemany(conn, _INSERT_LICENCE, rows)
-            if not reserve:
-                executemany(conn, _INSERT_PENDING, pending)
-        for key, first, n in taken:
-            record_serials(conn, key, first + n)
+        executemany(conn, _INSERT_LICENCE, rows)
+        if not reserve:
+            executemany(conn, _INSERT_PENDING, pending)
         batch_id = _reserve_batch(session, department, planned[0][1], results) if reserve else None
         session.commit()
     return batch_id, results
-
-
-def _give_back(ctx: NodeContext, taken: list[tuple[SerialKey, int, int]]) -> None:
-    for key, first, n in reversed(taken):
-        ctx.serials.give_back(key, first, n)
 
 
 def _reserve_batch(session: Session, department: str, licence_type: str,

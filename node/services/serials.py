@@ -1,75 +1,49 @@
-"""Licence serials: handed out in memory while the signing lock is held, recorded with the rows.
+"""Licence serials, taken from the database in a transaction of their own.
 
 Each department numbers its licences per type and year (GB/T 36904's serial). The
-serial is inside the signed token, so it must be settled before a licence is minted.
-Taking it from the database would hold the database's write lock (all of it, on
-SQLite) from the moment the first serial is taken until the request's rows commit:
-the next request could not start minting until the previous one was written. So the
-node process hands serials out from :class:`SerialBook`, which reads the stored
-counter once per department, type and year, and each request records how far it got
-(:func:`record_serials`) in the same transaction as its licence rows. The stored
-counter only grows, so requests may commit in any order.
+serial is inside the signed token, so it is settled before a licence is minted: the
+issuing request takes its serials (one upsert per type, committed at once) while it
+holds the department's signing lock, mints, lets the lock go, and writes its rows in
+a later, short transaction. Taking serials in the rows' transaction would hold the
+write lock (all of SQLite's) from the first serial to the last row, and the next
+request could not start minting until the previous one was written.
 
-One node process serves one database (the outbox's nonces already assume it). A
-request that fails after taking serials gives them back when no later request has
-taken any (:meth:`SerialBook.give_back`); otherwise they stay unused, a gap in the
-numbering, never a duplicate: the identifier is the licence table's primary key.
+The counter is the database's, so every API worker sharing one PostgreSQL takes
+disjoint serials. A request that fails after taking its serials (the node dies, the
+disk fills) leaves them unused: a gap in the numbering, never a duplicate. Requests
+refused for their content are refused before any serial is taken.
 """
 
 from __future__ import annotations
 
-import threading
+from collections.abc import Mapping
 
-from sqlalchemy import Connection, Engine
-from sqlmodel import Session, select
+from sqlalchemy import Engine
 
-from ledger.store.db import executemany
+from ledger.store.db import fetchall
 from ledger.store.models import SerialCounter
 
-SerialKey = tuple[str, str, int]  # department, licence type, year
+_TAKE = (
+    f"INSERT INTO {SerialCounter.__tablename__} (department, licence_type, year, next_value) "
+    "VALUES (?, ?, ?, ?) ON CONFLICT (department, licence_type, year) DO UPDATE SET "
+    f"next_value = {SerialCounter.__tablename__}.next_value + excluded.next_value - 1 "
+    "RETURNING next_value"
+)
 
 
-class SerialBook:
-    """The next serial per department, licence type and year, as this process hands them out."""
+def take_serials(engine: Engine, department: str, year: int, counts: Mapping[str, int]) -> dict[str, int]:
+    """Reserve ``counts[type]`` serials of each licence type for ``year``; return the first of each.
 
-    def __init__(self) -> None:
-        self._next: dict[SerialKey, int] = {}
-        self._lock = threading.Lock()
-
-    def take(self, engine: Engine, key: SerialKey, count: int) -> int:
-        """Reserve ``count`` serials of ``key`` and return the first."""
-        with self._lock:
-            first = self._next.get(key)
-            if first is None:
-                first = _stored_next(engine, key)
-            self._next[key] = first + count
-            return first
-
-    def give_back(self, key: SerialKey, first: int, count: int) -> None:
-        """Return serials a failed request took, if no request has taken any after them."""
-        with self._lock:
-            if self._next.get(key) == first + count:
-                self._next[key] = first
-
-    def forget(self) -> None:
-        """Drop what was read (the next ``take`` reads the stored counters again)."""
-        with self._lock:
-            self._next.clear()
-
-
-def _stored_next(engine: Engine, key: SerialKey) -> int:
-    department, licence_type, year = key
-    with Session(engine) as s:
-        stored = s.exec(select(SerialCounter.next_value).where(
-            SerialCounter.department == department, SerialCounter.licence_type == licence_type,
-            SerialCounter.year == year)).first()
-    return 1 if stored is None else int(stored)
-
-
-def record_serials(conn: Connection, key: SerialKey, end: int) -> None:
-    """Raise the stored counter of ``key`` to ``end`` (one past the last serial used) in ``conn``'s transaction."""
-    greatest = "GREATEST" if conn.dialect.name == "postgresql" else "MAX"
-    executemany(conn, f"INSERT INTO {SerialCounter.__tablename__} (department, licence_type, year, next_value) "
-                      "VALUES (?, ?, ?, ?) ON CONFLICT (department, licence_type, year) DO UPDATE SET "
-                      f"next_value = {greatest}({SerialCounter.__tablename__}.next_value, excluded.next_value)",
-                [(*key, end)])
+    One committed transaction; types in sorted order, so two requests of several types
+    never wait on each other's counter rows in opposite orders.
+    """
+    first: dict[str, int] = {}
+    with engine.begin() as conn:
+        for licence_type in sorted(counts):
+            n = counts[licence_type]
+            if n <= 0:
+                raise ValueError(f"cannot take {n} serials")
+            # A new counter starts at 1 and is stored as 1 + n; an existing one grows by n.
+            [(following,)] = fetchall(conn, _TAKE, (department, licence_type, year, n + 1))
+            first[licence_type] = int(following) - n
+    return first
