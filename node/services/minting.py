@@ -196,8 +196,8 @@ class MintingPool:
         """Start minting ``planned`` now; return its minted chunks in order (together they match it).
 
         Small requests are minted before this returns; large ones are handed to the workers
-        at once, and the iterator waits for each chunk, so the caller may let go of its locks
-        and write the first chunk while the workers sign the rest.
+        at once and the iterator waits for each chunk, so the caller may let go of its locks
+        while the workers sign.
         """
         if self.workers <= 0 or len(planned) < self.threshold:
             return iter([mint(signer, issuer, issued_at, planned)])
