@@ -2,7 +2,7 @@
 
 The `base45` package decodes one triplet per Python loop turn (~70 µs for a
 QR token). `b45decode` and `b45encode` are the C functions of `verifiers._base45_c`
-(built on install; ~0.3 µs a token) and, where that module was not built, the
+(built on install; ~0.5 µs a token) and, where that module was not built, the
 Python ones here: they read the whole text as one big integer and do the arithmetic
 of all triplets at once with masks (~3 µs); the encoder does the same for byte
 pairs. Tests hold both to the `base45` package and to each other's errors.
