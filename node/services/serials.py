@@ -11,7 +11,8 @@ request could not start minting until the previous one was written.
 The counter is the database's, so every API worker sharing one PostgreSQL takes
 disjoint serials. A request that fails after taking its serials (the node dies, the
 disk fills) leaves them unused: a gap in the numbering, never a duplicate. Requests
-refused for their content are refused before any serial is taken.
+refused for their content are refused before any serial is taken, but for text the
+domain finds unencodable only while minting (a lone surrogate).
 """
 
 from __future__ import annotations
