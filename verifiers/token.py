@@ -260,16 +260,19 @@ QR_TARGET_CHARS = 574
 
 def compress(cose: bytes) -> bytes:
     """Return `cose` as a zlib stream against the RN1 preset dictionary (see `FAST_LEVEL`)."""
-    # A fresh compressor each time: for deflate_quick, cheaper than copying a primed one.
-    deflater = _zlib_ng.compressobj(FAST_LEVEL, zlib.DEFLATED, zlib.MAX_WBITS, 8,
-                                    zlib.Z_DEFAULT_STRATEGY, DICTIONARY)
-    stream = deflater.compress(cose) + deflater.flush()
+    stream = deflate(cose, FAST_LEVEL, _zlib_ng)
     if _token_chars(len(stream)) <= QR_TARGET_CHARS:
         return stream
-    deflater = zlib.compressobj(DENSE_LEVEL, zlib.DEFLATED, zlib.MAX_WBITS, 8,
-                                zlib.Z_DEFAULT_STRATEGY, DICTIONARY)
-    dense = deflater.compress(cose) + deflater.flush()
+    dense = deflate(cose, DENSE_LEVEL, zlib)
     return dense if len(dense) < len(stream) else stream
+
+
+def deflate(cose: bytes, level: int, library: Any = zlib) -> bytes:
+    """Return `cose` deflated at `level` by `library` (`zlib`, or zlib-ng's compatible module) with RN1's dictionary."""
+    # A fresh compressor each time: for deflate_quick, cheaper than copying a primed one.
+    deflater = library.compressobj(level, zlib.DEFLATED, zlib.MAX_WBITS, 8, zlib.Z_DEFAULT_STRATEGY, DICTIONARY)
+    stream: bytes = deflater.compress(cose) + deflater.flush()
+    return stream
 
 
 def _token_chars(stream_bytes: int) -> int:
@@ -278,10 +281,12 @@ def _token_chars(stream_bytes: int) -> int:
     return len(PREFIX) + 3 * pairs + 2 * odd
 
 
-#: The six bytes every RN1 stream starts with: CMF (deflate, 32 KiB window), FLG with
-#: FDICT set and a valid check for each compression-level hint (FLEVEL 0-3: compressors
-#: differ; the hint does not change how a stream inflates), then the dictionary's id.
 def _stream_head(level_hint: int) -> bytes:
+    """Return the six bytes an RN1 stream with compression-level hint FLEVEL starts with.
+
+    CMF (deflate, 32 KiB window), FLG with FDICT set and its check bits, the dictionary's id.
+    Compressors write different hints (0-3); a hint does not change how a stream inflates.
+    """
     flg = level_hint << 6 | 0x20  # FLEVEL, FDICT
     flg += 31 - (0x78 << 8 | flg) % 31  # FCHECK as zlib sets it: 1-31, CMF·256 + FLG a multiple of 31
     return bytes((0x78, flg)) + DICTIONARY_ID.to_bytes(4, "big")

@@ -9,6 +9,7 @@ transaction of their own (node.services.serials).
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 
@@ -101,9 +102,7 @@ def _issue(ctx: NodeContext, department: str, requests: list[LicenceCreate],
                           _salts(fields, req.salts)))
         # Serials are committed at once (node.services.serials): the rows are written later,
         # after the lock is let go, so the next request mints while this one is written.
-        counts: dict[str, int] = {}
-        for req in requests:
-            counts[req.type] = counts.get(req.type, 0) + 1
+        counts = Counter(req.type for req in requests)
         firsts = take_serials(ctx.engine, department, year, counts)
         identifiers = {code: iter(serial_identifiers(code, identity.uscc, year, firsts[code], n))
                        for code, n in counts.items()}
