@@ -16,7 +16,9 @@ $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 
-$(PIP_STAMP): pyproject.toml verifiers/_base45_c.c | $(PY)
+$(PIP_STAMP): pyproject.toml verifiers/_base45_c.c verifiers/_base45.h verifiers/_rn1_c.c | $(PY)
+	@# zlib's header, for the verifier's C token reader (verifiers/_rn1_c.c)
+	@test -f /usr/include/zlib.h || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq zlib1g-dev >/dev/null; }
 	$(PY) -m pip install --quiet -e ".[test]"
 	touch $@
 

@@ -7,8 +7,7 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
-static const char ALPHABET[45] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:";
-static unsigned char DIGIT[256]; /* character -> value 0..44; 0xFF outside the alphabet */
+#include "_base45.h"
 
 static PyObject *
 value_error(const char *message)
@@ -32,37 +31,14 @@ b45decode(PyObject *module, PyObject *text)
     }
     const unsigned char *in = PyUnicode_1BYTE_DATA(text);
     Py_ssize_t length = PyUnicode_GET_LENGTH(text);
-    for (Py_ssize_t i = 0; i < length; i++) {
-        if (DIGIT[in[i]] == 0xFF) {
-            return value_error("character outside the Base45 alphabet");
-        }
-    }
-    Py_ssize_t groups = length / 3, rest = length % 3;
-    if (rest == 1) {
-        return value_error("length leaves a single trailing character");
-    }
-    PyObject *result = PyBytes_FromStringAndSize(NULL, 2 * groups + (rest == 2));
+    PyObject *result = PyBytes_FromStringAndSize(NULL, b45_decoded_size(length));
     if (result == NULL) {
         return NULL;
     }
-    unsigned char *out = (unsigned char *)PyBytes_AS_STRING(result);
-    for (Py_ssize_t g = 0; g < groups; g++) {
-        const unsigned char *t = in + 3 * g;
-        unsigned long value = DIGIT[t[0]] + 45UL * DIGIT[t[1]] + 2025UL * DIGIT[t[2]];
-        if (value > 0xFFFF) {
-            Py_DECREF(result);
-            return value_error("triplet value above 65535");
-        }
-        out[2 * g] = (unsigned char)(value >> 8);
-        out[2 * g + 1] = (unsigned char)value;
-    }
-    if (rest == 2) {
-        unsigned long value = DIGIT[in[length - 2]] + 45UL * DIGIT[in[length - 1]];
-        if (value > 0xFF) {
-            Py_DECREF(result);
-            return value_error("final pair value above 255");
-        }
-        out[2 * groups] = (unsigned char)value;
+    const char *error = NULL;
+    if (b45_decode_into(in, length, (unsigned char *)PyBytes_AS_STRING(result), &error) < 0) {
+        Py_DECREF(result);
+        return value_error(error);
     }
     return result;
 }
@@ -85,15 +61,15 @@ b45encode(PyObject *module, PyObject *data)
     Py_UCS1 *out = PyUnicode_1BYTE_DATA(result);
     for (Py_ssize_t p = 0; p < pairs; p++) {
         unsigned int value = ((unsigned int)in[2 * p] << 8) | in[2 * p + 1];
-        out[3 * p] = ALPHABET[value % 45];
+        out[3 * p] = B45_ALPHABET[value % 45];
         value /= 45;
-        out[3 * p + 1] = ALPHABET[value % 45];
-        out[3 * p + 2] = ALPHABET[value / 45];
+        out[3 * p + 1] = B45_ALPHABET[value % 45];
+        out[3 * p + 2] = B45_ALPHABET[value / 45];
     }
     if (length % 2) {
         unsigned int last = in[length - 1];
-        out[3 * pairs] = ALPHABET[last % 45];
-        out[3 * pairs + 1] = ALPHABET[last / 45];
+        out[3 * pairs] = B45_ALPHABET[last % 45];
+        out[3 * pairs + 1] = B45_ALPHABET[last / 45];
     }
     PyBuffer_Release(&view);
     return result;
@@ -113,9 +89,6 @@ static struct PyModuleDef module_def = {
 PyMODINIT_FUNC
 PyInit__base45_c(void)
 {
-    memset(DIGIT, 0xFF, sizeof DIGIT);
-    for (int i = 0; i < 45; i++) {
-        DIGIT[(unsigned char)ALPHABET[i]] = (unsigned char)i;
-    }
+    b45_init();
     return PyModule_Create(&module_def);
 }

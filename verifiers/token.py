@@ -18,7 +18,7 @@ public key and returns the claims. Decide verdicts with `verifiers.verify`.
 from __future__ import annotations
 
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -27,7 +27,7 @@ from zlib_ng import zlib_ng as _zlib_ng
 
 from ledger.domain.canonical import keccak256
 from verifiers._base45 import b45decode, b45encode
-from verifiers.cose import Signer, read_sign1, verify_signature
+from verifiers.cose import _COMPACT_HEADS, _SIG_STRUCTURE_HEAD, Signer, read_sign1, verify_signature
 from verifiers.dictionary import DICTIONARY, DICTIONARY_ID
 from verifiers.errors import BadSignature, MalformedToken
 from verifiers.qr import qr_png, qr_svg, qr_version
@@ -395,6 +395,35 @@ def read_token(
     text: str | bytes,
 ) -> tuple[dict[int, Any], int, bytes, ClaimFields, bytes, bytes, bytes]:
     """Return the fields of `parse_token` as a tuple (the verifier's hot path makes no object)."""
+    fast = read_issued(text)
+    if fast is not None:
+        alg, kid, signature, sig_structure, cose, claims = fast
+        return {1: alg, 4: kid}, alg, kid, claims, signature, sig_structure, cose
+    return read_token_layers(text)
+
+
+def read_token_layers(
+    text: str | bytes,
+) -> tuple[dict[int, Any], int, bytes, ClaimFields, bytes, bytes, bytes]:
+    """Return `read_token`'s fields layer by layer, naming the first that is wrong (MalformedToken)."""
     cose = decode_cose(text)
     protected, alg, kid, payload, signature, sig_structure = read_sign1(cose)
     return protected, alg, kid, read_claims(payload), signature, sig_structure, cose
+
+
+def _no_fast_reader(text: str | bytes) -> None:
+    return None
+
+
+#: `read_issued(text)` reads a token laid out exactly as issuers write it in one C call
+#: (verifiers/_rn1_c.c) and returns (alg, kid, signature, sig_structure, cose, claims), or
+#: None for any other text, which `read_token_layers` then reads. Where the C module was not
+#: built, it is always None. tests/verifiers/test_rn1_reader.py holds the two paths together.
+read_issued: Callable[[str | bytes], tuple[int, bytes, bytes, bytes, bytes, ClaimFields] | None]
+try:
+    from verifiers import _rn1_c
+except ImportError:  # pragma: no cover - only where the C extension was not built
+    read_issued = _no_fast_reader
+else:
+    _rn1_c.configure(DICTIONARY, tuple(sorted(_STREAM_HEADS)), _COMPACT_HEADS, ClaimFields, _SIG_STRUCTURE_HEAD)
+    read_issued = _rn1_c.read
