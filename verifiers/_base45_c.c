@@ -49,7 +49,19 @@ b45encode(PyObject *module, PyObject *data)
 {
     Py_buffer view;
     if (PyObject_GetBuffer(data, &view, PyBUF_SIMPLE) < 0) {
-        return NULL;
+        /* A strided buffer (a sliced memoryview) cannot be read in place: encode a copy,
+           as the Python encoder's slicing would. */
+        if (!PyErr_ExceptionMatches(PyExc_BufferError) || !PyObject_CheckBuffer(data)) {
+            return NULL;
+        }
+        PyErr_Clear();
+        PyObject *copy = PyBytes_FromObject(data);
+        if (copy == NULL) {
+            return NULL;
+        }
+        PyObject *result = b45encode(module, copy);
+        Py_DECREF(copy);
+        return result;
     }
     const unsigned char *in = view.buf;
     Py_ssize_t length = view.len, pairs = length / 2;

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base45
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -36,3 +37,14 @@ def test_every_byte_pair_encodes_as_the_package_does() -> None:
         assert encode(every_pair) == base45.b45encode(every_pair).decode("ascii")
         assert encode(every_pair + b"\xff") == base45.b45encode(every_pair + b"\xff").decode("ascii")
     assert b45decode(b45encode(every_pair)) == every_pair
+
+
+def test_any_bytes_like_encodes() -> None:
+    data = bytes(range(256)) * 3
+    strided = memoryview(data)[::2]  # not contiguous: the C encoder reads a copy
+    expected = base45.b45encode(bytes(strided)).decode("ascii")
+    for encode in (b45encode, py_b45encode):
+        assert encode(strided) == encode(bytearray(strided)) == expected
+    for encode in (b45encode, py_b45encode):
+        with pytest.raises(TypeError):
+            encode("text")  # type: ignore[arg-type]
