@@ -59,6 +59,7 @@ class Progress:
     sent: int = 0
     mined: int = 0
     events: int = 0
+    send_wait_s: float = 0.0  # transactions held back for the chain's next second: try again then
 
 
 class Runtime:
@@ -129,7 +130,7 @@ class Runtime:
         with self._tick_lock:
             p.batches = len(self.anchorer.run_once(force=force_batches))
             report = self.sender.run_once()
-            p.sent, p.mined = report.sent, report.mined
+            p.sent, p.mined, p.send_wait_s = report.sent, report.mined, report.wait_s
             self.last_index = self.indexer.run_once()
             p.events = self.last_index.events
             if time.monotonic() - self._swept_at >= SWEEP_SECONDS:
@@ -152,7 +153,9 @@ class Runtime:
         """Tick until nothing is pending: every accepted leaf anchored and indexed."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            self.tick(force_batches=True)
+            progress = self.tick(force_batches=True)
+            if progress.send_wait_s:  # not after a forced batching; kept for other callers' ticks
+                time.sleep(progress.send_wait_s)
             if self.pending_counts() == (0, 0):
                 self.tick()
                 return
@@ -170,12 +173,15 @@ class Runtime:
         interval = min(self.settings.batch_interval_ms, self.settings.indexer_interval_ms,
                        self.settings.sender_interval_ms) / 1000
         while not self._stop.is_set():
+            wait = interval
             try:
-                self.tick()
+                progress = self.tick()
+                if progress.send_wait_s:
+                    wait = min(interval, progress.send_wait_s + 0.002)
             except Exception:  # keep the loop alive; the next pass retries from the DB
                 log.exception("background pass failed")
                 self._stop.wait(1.0)
-            self._wake.wait(interval)
+            self._wake.wait(wait)
             self._wake.clear()
 
     def start(self) -> None:

@@ -128,6 +128,17 @@ class ChainGateway(Protocol):
         """Return the receipt of a mined transaction, or None if it is not mined."""
         ...
 
+    def block_delay(self, keep_lead: bool = False) -> float:
+        """Return how many seconds a block sent now would wait before it is mined (0.0: none).
+
+        The embedded chain gives each block a later whole second than its parent and lets
+        block times run at most a second ahead of the wall clock, so under load it mines
+        about a block a second. With ``keep_lead`` the answer is for a block that leaves
+        that second of lead unused, so that a block needed at once later (the last of a
+        burst) can have it. A JSON-RPC node mines on its own schedule: always 0.0.
+        """
+        ...
+
     def close(self) -> None:
         """Release files, sockets and processes held by the gateway."""
         ...

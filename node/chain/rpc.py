@@ -269,6 +269,10 @@ class RpcChain:
         history = self.request("eth_feeHistory", _qty(1), "latest", [])
         return _to_int(history["baseFeePerGas"][-1])
 
+    def block_delay(self, keep_lead: bool = False) -> float:
+        """Return 0.0: the node mines on its own schedule."""
+        return 0.0
+
     def send_raw_transactions(self, raw_transactions: Sequence[bytes]) -> list[bytes]:
         """Submit transactions in one batch; a resend of a mined transaction is accepted."""
         hashes = [keccak(bytes(raw)) for raw in raw_transactions]

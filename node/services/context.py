@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -86,6 +87,7 @@ class NodeContext:
     _signers: dict[str, Signer] = field(default_factory=dict)
     _locks: dict[str, threading.Lock] = field(default_factory=dict)
     _guard: threading.Lock = field(default_factory=threading.Lock)
+    _issuing: Counter[str] = field(default_factory=Counter)
 
     def identity(self, code: str) -> Identity:
         """Return the identity ``code``; raise Forbidden when this node does not hold it."""
@@ -114,6 +116,21 @@ class NodeContext:
                 signer = self._load_signer(code)
                 self._signers[code] = signer
             yield signer
+
+    @contextmanager
+    def issuing(self, code: str) -> Iterator[None]:
+        """Count a request of ``code`` as being issued in this process while the block runs."""
+        with self._guard:
+            self._issuing[code] += 1
+        try:
+            yield
+        finally:
+            with self._guard:
+                self._issuing[code] -= 1
+
+    def is_issuing(self, code: str) -> bool:
+        """Return whether this process is issuing licences of ``code`` now (more leaves are coming)."""
+        return self._issuing[code] > 0
 
     def forget_signer(self, code: str) -> None:
         """Drop the cached signer (after a rotation); the caller holds the lock."""

@@ -83,6 +83,14 @@ def _issue(ctx: NodeContext, department: str, requests: list[LicenceCreate],
                             department=department, licence_type=kind.code,
                             needs_role=kind.issuer_role)
     issuer = Issuer(department, identity.uscc, identity.region)
+    with ctx.issuing(department):  # the sender holds back blocks while more leaves are coming
+        return _mint_and_record(ctx, department, requests, kinds, issuer, reserve)
+
+
+def _mint_and_record(ctx: NodeContext, department: str, requests: list[LicenceCreate],
+                     kinds: dict[str, LicenceType], issuer: Issuer,
+                     reserve: bool) -> tuple[int | None, list[LicenceIssued]]:
+    identity = ctx.identity(department)
     # The clock is read under the signing lock: a key rotation holds it until its new key is
     # valid, so no token claims an issued_at before its key's on-chain valid_from.
     with ctx.signing(department) as signer:

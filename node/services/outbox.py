@@ -32,7 +32,7 @@ from sqlmodel import Session, col, select
 
 from ledger.domain.identifiers import to_bytes32
 from ledger.domain.merkle import MerkleTree
-from ledger.store.models import AnchorBatch, ChainEvent, Licence, OutboxEntry
+from ledger.store.models import AnchorBatch, ChainEvent, Licence, OutboxEntry, PendingLeaf
 from node.chain.abi import ContractAbi, contract
 from node.chain.errors import CallReverted, TransactionRejected
 from node.chain.txsend import SignedTx, TxSender
@@ -98,6 +98,8 @@ class SendReport:
     mined: int = 0
     failed: int = 0
     reorged: int = 0
+    #: Seconds until held-back transactions can be mined without waiting (0.0: none held back).
+    wait_s: float = 0.0
 
 
 class Sender:
@@ -187,6 +189,8 @@ class Sender:
         if not entries:
             return
         self._check_sent(entries, report)
+        if any(e.state not in ("mined", "failed") for e in entries) and self._hold_back(department, report):
+            return
         to_send: list[tuple[OutboxEntry, SignedTx | None]] = []
         next_nonce: int | None = None
         for entry in entries:
@@ -210,6 +214,26 @@ class Sender:
             to_send.append((entry, signed))
         if to_send:
             self._send(to_send, report)
+
+    def _hold_back(self, department: str, report: SendReport) -> bool:
+        """Return True when the department's transactions should wait for the chain's next second.
+
+        While more of its licences are being issued or wait to be batched, a block that would
+        take the embedded chain's second of lead (`ChainGateway.block_delay`) is held back, not waited
+        for: the loop goes on batching and indexing, and sends when the second turns. The
+        lead then stays free for the block with the last batch of a burst, which is mined at
+        once instead of up to a second later. Anything else is sent now.
+        """
+        if not self.ctx.is_issuing(department):
+            with Session(self.ctx.engine) as s:
+                if s.exec(select(PendingLeaf.seq).where(PendingLeaf.department == department)
+                          .limit(1)).first() is None:
+                    return False
+        delay = self.ctx.gateway.block_delay(keep_lead=True)
+        if delay <= 0:
+            return False
+        report.wait_s = min(report.wait_s, delay) if report.wait_s else delay
+        return True
 
     def _next_nonce(self, department: str) -> int:
         address = bytes.fromhex(self.ctx.account(department).address[2:])

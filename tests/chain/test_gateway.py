@@ -260,3 +260,9 @@ def test_accounts_are_funded_test_keys(chain: ChainHarness) -> None:
     assert chain.accounts[0].address == Account.from_key(chain.accounts[0].key).address
     for account in chain.accounts:
         assert chain.gateway.balance(address_bytes(account)) > 10**21
+
+
+def test_blocks_never_wait_without_a_lead_bound(chain: ChainHarness) -> None:
+    # anvil mines on its own schedule; the embedded chain of this suite runs without max_lead
+    # (tests/node/test_block_pacing.py covers the node's, which has one)
+    assert chain.gateway.block_delay() == 0.0 == chain.gateway.block_delay(keep_lead=True)

@@ -291,6 +291,15 @@ class EmbeddedChain:
                 self._mine_blocks([fresh])
             return hashes
 
+    def block_delay(self, keep_lead: bool = False) -> float:
+        """Return the seconds `_seal` would wait for the next block's timestamp (see ChainGateway)."""
+        with self._lock:
+            if self._max_lead is None or self._next_timestamp is not None:
+                return 0.0
+            lead = self._max_lead - 1 if keep_lead and self._max_lead >= 1 else self._max_lead
+            parent = self._chain.get_canonical_head().timestamp
+        return max(0.0, parent + 1 - lead - time.time())
+
     def mine(self, blocks: int = 1) -> None:
         with self._lock:
             self._mine_blocks([[] for _ in range(blocks)])
