@@ -145,7 +145,7 @@ def wait(runtime: Runtime, entry_id: int, timeout: float = DEFAULT_TIMEOUT) -> A
         if row.state in ("mined", "failed") or time.monotonic() >= deadline:
             break
         if runtime.is_leader and not runtime.background_running:
-            runtime.tick()
+            _drive(runtime, deadline)
         else:
             time.sleep(POLL_SECONDS)
     payload = json.loads(row.payload)
@@ -191,7 +191,14 @@ def await_index(runtime: Runtime, block_number: int, deadline: float) -> bool:
         if runtime.settings.confirmations > 0 or time.monotonic() >= deadline:
             return False
         if runtime.is_leader and not runtime.background_running:
-            runtime.tick()
+            _drive(runtime, deadline)
         else:
             time.sleep(POLL_SECONDS)
     return True
+
+
+def _drive(runtime: Runtime, deadline: float) -> None:
+    """Run one pass of a node without a background loop; sleep as long as it says its sender waits."""
+    progress = runtime.tick()
+    if progress.send_wait_s:
+        time.sleep(max(0.0, min(progress.send_wait_s, deadline - time.monotonic())))

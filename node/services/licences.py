@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import ExitStack
 from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import update
@@ -83,44 +84,39 @@ def _issue(ctx: NodeContext, department: str, requests: list[LicenceCreate],
                             department=department, licence_type=kind.code,
                             needs_role=kind.issuer_role)
     issuer = Issuer(department, identity.uscc, identity.region)
-    with ctx.issuing(department):  # the sender holds back blocks while more leaves are coming
-        return _mint_and_record(ctx, department, requests, kinds, issuer, reserve)
-
-
-def _mint_and_record(ctx: NodeContext, department: str, requests: list[LicenceCreate],
-                     kinds: dict[str, LicenceType], issuer: Issuer,
-                     reserve: bool) -> tuple[int | None, list[LicenceIssued]]:
-    identity = ctx.identity(department)
-    # The clock is read under the signing lock: a key rotation holds it until its new key is
-    # valid, so no token claims an issued_at before its key's on-chain valid_from.
-    with ctx.signing(department) as signer:
-        now = ctx.clock()
-        year = datetime.fromtimestamp(now, UTC).year
-        # Everything that can refuse a request is decided before a serial is taken.
-        plans: list[tuple[LicenceType, int, int | None, dict[str, str | int], dict[str, str | int],
-                          dict[str, str] | None]] = []
-        for req in requests:
-            kind = kinds[req.type]
-            valid_from, valid_until = _validity(req, kind, now)
-            fields: dict[str, str | int] = {
-                "holderName": req.holder_name, "holderId": req.holder_id,
-                "holderIdType": req.holder_id_type, **req.fields,
-            }
-            plans.append((kind, valid_from, valid_until, fields, _disclosed(fields, kind, req.disclose),
-                          _salts(fields, req.salts)))
-        # Serials are committed at once (node.services.serials): the rows are written later,
-        # after the lock is let go, so the next request mints while this one is written.
-        counts = Counter(req.type for req in requests)
-        firsts = take_serials(ctx.engine, department, year, counts)
-        identifiers = {code: iter(serial_identifiers(code, identity.uscc, year, firsts[code], n))
-                       for code, n in counts.items()}
-        planned: list[Planned] = [
-            (next(identifiers[kind.code]), kind.code, kind.name, valid_from, valid_until, fields, disclosed, salts)
-            for kind, valid_from, valid_until, fields, disclosed, salts in plans
-        ]
-        minted = ctx.minting.mint(signer, issuer, now, planned)
-        kid = signer.kid.hex()
-    batch_id, results = _record(ctx, department, now, kid, planned, minted, reserve)
+    with ExitStack() as issuing:
+        # The clock is read under the signing lock: a key rotation holds it until its new key
+        # is valid, so no token claims an issued_at before its key's on-chain valid_from.
+        with ctx.signing(department) as signer:
+            if not reserve:  # from here until the rows are written, more leaves are coming (outbox)
+                issuing.enter_context(ctx.issuing(department))
+            now = ctx.clock()
+            year = datetime.fromtimestamp(now, UTC).year
+            # Everything that can refuse a request is decided before a serial is taken.
+            plans: list[tuple[LicenceType, int, int | None, dict[str, str | int], dict[str, str | int],
+                              dict[str, str] | None]] = []
+            for req in requests:
+                kind = kinds[req.type]
+                valid_from, valid_until = _validity(req, kind, now)
+                fields: dict[str, str | int] = {
+                    "holderName": req.holder_name, "holderId": req.holder_id,
+                    "holderIdType": req.holder_id_type, **req.fields,
+                }
+                plans.append((kind, valid_from, valid_until, fields, _disclosed(fields, kind, req.disclose),
+                              _salts(fields, req.salts)))
+            # Serials are committed at once (node.services.serials): the rows are written later,
+            # after the lock is let go, so the next request mints while this one is written.
+            counts = Counter(req.type for req in requests)
+            firsts = take_serials(ctx.engine, department, year, counts)
+            identifiers = {code: iter(serial_identifiers(code, identity.uscc, year, firsts[code], n))
+                           for code, n in counts.items()}
+            planned: list[Planned] = [
+                (next(identifiers[kind.code]), kind.code, kind.name, valid_from, valid_until, fields, disclosed, salts)
+                for kind, valid_from, valid_until, fields, disclosed, salts in plans
+            ]
+            minted = ctx.minting.mint(signer, issuer, now, planned)
+            kid = signer.kid.hex()
+        batch_id, results = _record(ctx, department, now, kid, planned, minted, reserve)
     if not reserve:
         ctx.anchor_wakeup()
     return batch_id, results

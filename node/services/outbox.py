@@ -89,6 +89,10 @@ def drive_until_done(runtime: Runtime, entry_id: int | None, timeout: float) -> 
     raise Unavailable("the chain did not confirm the transaction in time", outbox_id=entry_id)
 
 
+#: The longest an anchor waits for the chain's next second (see `Sender._hold_back`).
+HOLD_LIMIT_MS = 2_000
+
+
 @dataclass
 class SendReport:
     """What one sender pass did."""
@@ -189,7 +193,7 @@ class Sender:
         if not entries:
             return
         self._check_sent(entries, report)
-        if any(e.state not in ("mined", "failed") for e in entries) and self._hold_back(department, report):
+        if self._hold_back(department, [e for e in entries if e.state not in ("mined", "failed")], report):
             return
         to_send: list[tuple[OutboxEntry, SignedTx | None]] = []
         next_nonce: int | None = None
@@ -215,15 +219,23 @@ class Sender:
         if to_send:
             self._send(to_send, report)
 
-    def _hold_back(self, department: str, report: SendReport) -> bool:
-        """Return True when the department's transactions should wait for the chain's next second.
+    def _hold_back(self, department: str, unsent: list[OutboxEntry], report: SendReport) -> bool:
+        """Return True when the department's anchors should wait for the chain's next second.
 
-        While more of its licences are being issued or wait to be batched, a block that would
-        take the embedded chain's second of lead (`ChainGateway.block_delay`) is held back, not waited
-        for: the loop goes on batching and indexing, and sends when the second turns. The
-        lead then stays free for the block with the last batch of a burst, which is mined at
-        once instead of up to a second later. Anything else is sent now.
+        While more of its licences are being issued or wait to be batched, a block of only
+        anchors that would take the embedded chain's second of lead
+        (`ChainGateway.block_delay`) is held back, not waited for: the loop goes on batching
+        and indexing, and sends when the second turns. The lead then stays free for the
+        block with the last batch of a burst, which is mined at once instead of up to a
+        second later. Anything else is sent now: a status change, key rotation or other
+        call among them, or an anchor queued `HOLD_LIMIT_MS` ago (blocks of other
+        departments may keep taking the second).
         """
+        if not unsent or any(e.kind != "anchor" for e in unsent):
+            return False
+        if now_ms() - min(e.created_at_ms for e in unsent) >= HOLD_LIMIT_MS:
+            return False
+        # Another worker's requests are not seen here, only their leaves once written.
         if not self.ctx.is_issuing(department):
             with Session(self.ctx.engine) as s:
                 if s.exec(select(PendingLeaf.seq).where(PendingLeaf.department == department)

@@ -192,3 +192,28 @@ def test_get_logs_cost_does_not_grow_with_depth(tmp_path: Path) -> None:
     # Steps are SQLite VM instructions: a block scan would multiply them by ~500.
     assert deep[0] <= shallow[0] * 1.5 + 100, (shallow, deep)
     assert deep[1] <= shallow[1] * 1.5 + 100, (shallow, deep)
+
+
+def test_block_delay_is_what_seal_waits(tmp_path: Path) -> None:
+    chain = _open(tmp_path / "c", max_lead=1)
+    try:
+        while chain.head().timestamp <= time.time():  # blocks ahead of the wall clock
+            chain.mine(1)
+        delay = chain.block_delay()
+        assert 0 < delay <= 1
+        assert chain.block_delay(keep_lead=True) == pytest.approx(delay + 1, abs=0.05)
+        time.sleep(delay + 0.01)
+        t0 = time.monotonic()
+        chain.mine(1)  # no wait now: the second of lead is taken
+        assert time.monotonic() - t0 < 0.5
+        assert chain.head().timestamp > time.time() and chain.block_delay() > 0
+        chain.set_next_block_timestamp(chain.head().timestamp + 1)  # a test's own timestamp is not paced
+        assert chain.block_delay() == 0.0 == chain.block_delay(keep_lead=True)
+    finally:
+        chain.close()
+    unpaced = _open(tmp_path / "u")
+    try:
+        unpaced.mine(3)
+        assert unpaced.block_delay() == 0.0 == unpaced.block_delay(keep_lead=True)
+    finally:
+        unpaced.close()
