@@ -154,7 +154,7 @@ class Runtime:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             progress = self.tick(force_batches=True)
-            if progress.send_wait_s:  # not after a forced batching; kept for other callers' ticks
+            if progress.send_wait_s:  # anchors held back while a request is issued meanwhile
                 time.sleep(progress.send_wait_s)
             if self.pending_counts() == (0, 0):
                 self.tick()
