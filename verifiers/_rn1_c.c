@@ -228,8 +228,7 @@ read_claims(const unsigned char *payload, Py_ssize_t length)
         }
     }
     /* 10: the document digest, a byte string of 32 bytes */
-    if (c.end - c.at < 2 + 32 || c.at[0] != 10 || c.at[1] != 0x58 || c.end - c.at < 3 + 32
-        || c.at[2] != 32) {
+    if (c.end - c.at < 3 + 32 || c.at[0] != 10 || c.at[1] != 0x58 || c.at[2] != 32) {
         goto fail;
     }
     if ((items[8] = PyBytes_FromStringAndSize((const char *)c.at + 3, 32)) == NULL) {
@@ -404,19 +403,14 @@ rn1_read(PyObject *module, PyObject *text)
     PyTuple_SET_ITEM(result, 5, claims);
     return result;
 decline:
+    result = Py_NewRef(Py_None);
+fail:                                        /* result: None when declined, NULL on an error */
     Py_XDECREF(structure);
     Py_XDECREF(kid);
     Py_XDECREF(signature);
     Py_XDECREF(claims);
     Py_DECREF(message);
-    Py_RETURN_NONE;
-fail:
-    Py_XDECREF(structure);
-    Py_XDECREF(kid);
-    Py_XDECREF(signature);
-    Py_XDECREF(claims);
-    Py_DECREF(message);
-    return NULL;
+    return result;
 }
 
 /* configure(dictionary, stream_heads, compact_heads, claim_fields, structure_head) */

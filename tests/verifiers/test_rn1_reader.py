@@ -9,7 +9,6 @@ every layer: the text, the Base45, the zlib stream, the COSE layout and the CBOR
 from __future__ import annotations
 
 import json
-import zlib
 from typing import Any
 
 import cbor2
@@ -21,7 +20,6 @@ from hypothesis import strategies as st
 from verifiers import Signer
 from verifiers._base45 import b45decode, b45encode
 from verifiers.cose import _bstr_head
-from verifiers.dictionary import DICTIONARY
 from verifiers.errors import MalformedToken
 from verifiers.token import (
     MAX_COSE_BYTES,
@@ -30,6 +28,7 @@ from verifiers.token import (
     claims_payload,
     compress,
     decode_cose,
+    deflate,
     read_issued,
     read_token,
     read_token_layers,
@@ -80,8 +79,7 @@ def agree(text: str | bytes) -> tuple[Any, ...] | None:
 
 def wrap(cose: bytes, level: int = 6) -> str:
     """Return QR text for COSE bytes in an RN1 stream (preset dictionary), as issuers deflate."""
-    deflater = zlib.compressobj(level, zlib.DEFLATED, zlib.MAX_WBITS, 8, zlib.Z_DEFAULT_STRATEGY, DICTIONARY)
-    return PREFIX + b45encode(deflater.compress(cose) + deflater.flush())
+    return PREFIX + b45encode(deflate(cose, level))
 
 
 def lay_out(payload: bytes, signer: Signer = ES256, signature: bytes | None = None) -> bytes:
@@ -151,8 +149,7 @@ def test_a_str_subclass_is_left_to_python() -> None:
     ("head only", lambda s: s[:6]),
 ])
 def test_broken_streams(name: str, change: Any) -> None:
-    deflater = zlib.compressobj(6, zlib.DEFLATED, zlib.MAX_WBITS, 8, zlib.Z_DEFAULT_STRATEGY, DICTIONARY)
-    stream = deflater.compress(decode_cose(TOKEN)) + deflater.flush()
+    stream = deflate(decode_cose(TOKEN), 6)
     assert agree(PREFIX + b45encode(change(stream))) is None
 
 
@@ -343,8 +340,7 @@ def test_mutated_cose_bytes(edits: list[tuple[int, int, str]]) -> None:
 @FUZZ
 @given(edits=st.lists(st.tuples(st.integers(0, 1000), st.integers(0, 255)), min_size=1, max_size=3))
 def test_mutated_streams(edits: list[tuple[int, int]]) -> None:
-    deflater = zlib.compressobj(6, zlib.DEFLATED, zlib.MAX_WBITS, 8, zlib.Z_DEFAULT_STRATEGY, DICTIONARY)
-    stream = bytearray(deflater.compress(decode_cose(TOKEN)) + deflater.flush())
+    stream = bytearray(deflate(decode_cose(TOKEN), 6))
     for position, value in edits:
         stream[position % len(stream)] = value
     agree(PREFIX + b45encode(bytes(stream)))
